@@ -1,0 +1,3 @@
+from agentco.cli.app import main
+
+main()

@@ -1,0 +1,82 @@
+"""The ``agentco`` command. Heavy modules are imported inside the commands, never here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentco.cli.common import err_console, exit_code_for
+
+app = typer.Typer(
+    name="agentco",
+    help="A team of LLM agents that turns a one-line idea into a tested project.\n\n"
+    'Usage: agentco "IDEA" (short for agentco run "IDEA"), or one of the commands below.',
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the agentco version."""
+    from agentco import __version__
+
+    print(f"agentco {__version__}")
+
+
+@app.command("init-config")
+def init_config(
+    path: Annotated[Path | None, typer.Option(help="where to write (default ~/.agentco/config.yaml)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+) -> None:
+    """Write a commented configuration template."""
+    from agentco.config import CONFIG_TEMPLATE, user_config_path
+
+    target = path or user_config_path()
+    if target.exists() and not force:
+        err_console().print(f"[yellow]{target} already exists; not overwriting it (use --force).[/]")
+        raise typer.Exit(1)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    print(f"wrote {target}")
+
+
+def _register_optional_commands() -> None:
+    """Commands living in their own modules (each module imports only typer/rich at load)."""
+    import importlib
+
+    for module in ("agentco.cli.run", "agentco.cli.models", "agentco.cli.runs", "agentco.cli.bench"):
+        try:
+            importlib.import_module(module).register(app)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+_register_optional_commands()
+
+COMMANDS = {"run", "resume", "version", "init-config", "ask", "models", "runs", "bench", "serve", "--help", "-h"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point. ``agentco "IDEA"`` is short for ``agentco run "IDEA"``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first is not None and first not in COMMANDS and not (args and args[0] in {"--help", "-h"}):
+        args.insert(0, "run")
+    from agentco.errors import AgentcoError
+
+    try:
+        app(args=args, prog_name="agentco")
+    except AgentcoError as exc:
+        err_console().print(f"[bold red]error:[/] {exc}")
+        sys.exit(exit_code_for(exc))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Settings: defaults < ~/.agentco/config.yaml < ./agentco.yaml < environment < CLI flags.
+
+Loaded once by the entry point and passed down; importing this module reads nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from agentco.errors import ConfigError
+
+DEFAULT_LOCAL_MODEL = "local:qwen2.5-coder-1.5b"
+
+
+class LLMSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    api_type: str | None = Field(None, description="provider: openai, azure, anthropic, ollama, local, ...")
+    model: str | None = Field(None, description="model name, or provider:model")
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    api_version: str | None = Field(None, description="Azure OpenAI API version")
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_token: int = Field(2048, gt=0, description="max completion tokens per call")
+    timeout: float = Field(120, gt=0, description="seconds per call")
+    stall_timeout: float = Field(60, gt=0, description="seconds without a streamed token")
+    max_retries: int = Field(4, ge=0)
+    context_length: int = Field(8192, gt=0, description="local models: context window")
+
+    def merged(self, override: LLMSettings | None) -> LLMSettings:
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_unset=True))
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    roles: dict[str, LLMSettings] = Field(default_factory=dict, description="per-role model overrides")
+    repair_llm_output: bool = True
+    output_attempts: int = Field(3, ge=1, description="tries to get valid structured output")
+    max_budget: float | None = Field(None, ge=0, description="US dollars per run")
+    max_tokens: int | None = Field(None, ge=0, description="tokens (prompt + completion) per run")
+    workspace: Path = Path("workspace")
+    models_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "agentco" / "models")
+    max_parallel_files: int | None = Field(
+        None, ge=1, description="engineers writing at once (default: 1 local, 4 hosted)"
+    )
+    code_review: bool = True
+    run_tests: bool = True
+    fix_rounds: int = Field(2, ge=0)
+    sandbox_timeout: float = Field(120, gt=0)
+
+    def llm_for(self, role: str | None) -> LLMSettings:
+        return self.llm.merged(self.roles.get(role)) if role else self.llm
+
+
+def user_config_path() -> Path:
+    return Path.home() / ".agentco" / "config.yaml"
+
+
+def project_config_path() -> Path:
+    return Path.cwd() / "agentco.yaml"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", source=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of keys to values", source=str(path))
+    return data
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _env_layer(environ: dict[str, str]) -> dict[str, Any]:
+    """``AGENTCO_LLM__MODEL=x`` -> {"llm": {"model": "x"}}; ``AGENTCO_MODEL`` is short for it."""
+    layer: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith("AGENTCO_") or name == "AGENTCO_ALLOW_MODEL_REQUESTS":
+            continue
+        path = name[len("AGENTCO_") :].lower().split("__")
+        if path == ["model"]:
+            path = ["llm", "model"]
+        node = layer
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return layer
+
+
+def _validate(data: dict[str, Any], sources: list[tuple[str, dict[str, Any]]]) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        source = next((name for name, layer in reversed(sources) if _has_key(layer, err["loc"])), None)
+        raise ConfigError(err["msg"], source=source, key=key) from None
+
+
+def _has_key(layer: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+    node: Any = layer
+    for part in loc:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None,
+    *,
+    paths: list[Path] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build the settings from every layer; errors name the file, the key and the problem."""
+    paths = [user_config_path(), project_config_path()] if paths is None else paths
+    environ = dict(os.environ) if environ is None else environ
+    sources: list[tuple[str, dict[str, Any]]] = []
+    for path in paths:
+        if path.is_file():
+            sources.append((str(path), _read_yaml(path)))
+    sources.append(("environment (AGENTCO_*)", _env_layer(environ)))
+    sources.append(("command line", overrides or {}))
+    merged: dict[str, Any] = {}
+    for _, layer in sources:
+        merged = _deep_merge(merged, layer)
+    return _validate(merged, sources)
+
+
+CONFIG_TEMPLATE = """\
+# agentco configuration. Precedence (lowest first): this file in ~/.agentco/config.yaml,
+# ./agentco.yaml, environment variables (AGENTCO_*, OPENAI_API_KEY, ...), command-line flags.
+llm:
+  # provider:model. Leave unset to use OpenAI/Anthropic when their key is in the
+  # environment, and otherwise the embedded local model (local:qwen2.5-coder-1.5b).
+  # Examples: openai:gpt-4o-mini, anthropic:claude-sonnet-4-5, ollama:qwen2.5-coder:7b,
+  #           deepseek:deepseek-chat, gemini:gemini-2.0-flash, local:/path/to/model.gguf
+  # model: openai:gpt-4o-mini
+  # api_type: openai          # provider, when model has no "provider:" prefix
+  # base_url: http://localhost:8000/v1   # any OpenAI-compatible server (vLLM, llama.cpp, ...)
+  # api_key: sk-...           # better kept in OPENAI_API_KEY / ANTHROPIC_API_KEY
+  temperature: 0.2
+  max_token: 2048             # max completion tokens per call
+  timeout: 120                # seconds per call
+  max_retries: 4              # for 429 / 5xx / dropped connections / stalled streams
+  # context_length: 8192      # local models only
+
+# Per-role model overrides (product_manager, architect, project_manager, engineer, qa_engineer):
+# roles:
+#   engineer:
+#     model: anthropic:claude-sonnet-4-5
+
+repair_llm_output: true       # tolerate slightly malformed JSON before validating it
+output_attempts: 3            # tries to get schema-valid output, with the error fed back
+# max_budget: 2.0             # US dollars per run; the run stops before passing it
+# max_tokens: 500000          # optional token budget per run
+workspace: workspace
+code_review: true
+run_tests: true
+fix_rounds: 2
+"""

@@ -1,0 +1,71 @@
+"""Deterministic models for tests and examples: no network, no weights."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from agentco.llm.base import ChatRequest, Completion, TokenSink, Usage
+
+Reply = str | Exception
+
+
+def _usage(request: ChatRequest, text: str) -> Usage:
+    return Usage(prompt_tokens=max(1, request.prompt_chars() // 4), completion_tokens=max(1, len(text) // 4))
+
+
+async def _emit(text: str, on_token: TokenSink | None) -> None:
+    if on_token is not None:
+        for i in range(0, len(text), 16):
+            on_token(text[i : i + 16])
+
+
+@dataclass
+class ScriptedModel:
+    """Replays queued replies in order; an ``Exception`` in the queue is raised instead."""
+
+    replies: deque[Reply]
+    model: str = "scripted"
+    provider: str = "fake"
+    delay: float = 0.0
+
+    def __init__(self, replies: Iterable[Reply], *, model: str = "scripted", delay: float = 0.0):
+        self.replies, self.model, self.provider, self.delay = deque(replies), model, "fake", delay
+        self.requests: list[ChatRequest] = []
+
+    async def complete(self, request: ChatRequest, on_token: TokenSink | None = None) -> Completion:
+        self.requests.append(request)
+        if not self.replies:
+            raise AssertionError(f"ScriptedModel ran out of replies after {len(self.requests) - 1} calls")
+        reply = self.replies.popleft()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if isinstance(reply, Exception):
+            raise reply
+        await _emit(reply, on_token)
+        return Completion(reply, _usage(request, reply), self.model, "stop")
+
+
+FunctionReply = Callable[[ChatRequest], str | Awaitable[str]]
+
+
+class FunctionModel:
+    """Answers each request by calling a function of the request (sync or async)."""
+
+    provider = "fake"
+
+    def __init__(self, fn: FunctionReply, *, model: str = "function", delay: float = 0.0):
+        self.fn, self.model, self.delay = fn, model, delay
+        self.requests: list[ChatRequest] = []
+
+    async def complete(self, request: ChatRequest, on_token: TokenSink | None = None) -> Completion:
+        self.requests.append(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        result = self.fn(request)
+        text = await result if inspect.isawaitable(result) else result
+        await _emit(text, on_token)
+        return Completion(text, _usage(request, text), self.model, "stop")

@@ -1,0 +1,7 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_real_model_requests(monkeypatch):
+    """Tests never reach a real hosted model; loopback tests opt back in explicitly."""
+    monkeypatch.setenv("AGENTCO_ALLOW_MODEL_REQUESTS", "0")
