@@ -61,11 +61,12 @@ class TextOutput:
 
     name: str = "text"
     check: Any = None  # Callable[[str], str | None]: returns an error message or None
+    allow_empty: bool = False
     json_schema: dict[str, Any] | None = None
 
     def parse(self, text: str) -> str:
         text = strip_fence(text)
-        if not text.strip():
+        if not text.strip() and not self.allow_empty:
             raise OutputInvalid("the answer was empty")
         if self.check is not None and (problem := self.check(text)):
             raise OutputInvalid(problem)

@@ -1,0 +1,143 @@
+"""``agentco runs list`` and ``agentco runs show``: what the run store holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from agentco.store import RunRecord, RunStore
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="workspace folder holding .agentco/runs.db (default: from config)"),
+]
+
+
+def register(app: typer.Typer) -> None:
+    runs = typer.Typer(help="Inspect the runs stored in a workspace.", no_args_is_help=True)
+    runs.command("list")(list_runs)
+    runs.command("show")(show_run)
+    app.add_typer(runs, name="runs")
+
+
+def list_runs(workspace: WorkspaceOption = None) -> None:
+    """List the runs of a workspace, newest first."""
+    store = _open_existing(workspace)
+    if store is None:
+        typer.echo("no runs yet")
+        return
+    with store:
+        records = store.list_runs()
+    if not records:
+        typer.echo("no runs yet")
+        return
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True)
+    for name in ("id", "status", "stage", "calls", "cost", "wall"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("project", overflow="ellipsis", min_width=8)
+    for r in records:
+        table.add_row(
+            r.id, r.status, r.stage, str(r.llm_calls), f"${r.cost_usd:.4f}", _duration(r.wall_s), _short(r.project_path)
+        )
+    Console().print(table)
+
+
+def show_run(
+    run_id: Annotated[str, typer.Argument(help="the run id, as `agentco runs list` prints it")],
+    workspace: WorkspaceOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the fields as JSON")] = False,
+) -> None:
+    """Show one run: status, usage, cost, finished steps and the last error."""
+    store = _open_existing(workspace)
+    record = None
+    steps: list[str] = []
+    if store is not None:
+        with store:
+            record = store.get_run(run_id)
+            if record is not None:
+                steps = [s.name for s in store.steps(run_id)]
+    if record is None:
+        typer.echo(f"no run {run_id} in {_workspace(workspace)}", err=True)
+        raise typer.Exit(1)
+    fields = _show_fields(record, steps)
+    if as_json:
+        typer.echo(json.dumps(fields, indent=2, ensure_ascii=False))
+        return
+    table = Table(show_header=False, box=None, title=f"run {record.id}", title_justify="left")
+    for name, value in fields.items():
+        if name == "steps":
+            value = ", ".join(steps) or "-"
+        elif name == "cost_usd":
+            value = f"${value:.4f}"
+        elif name == "wall_s":
+            value = _duration(value)
+        table.add_row(name, "-" if value is None else str(value))
+    Console().print(table)
+
+
+def _show_fields(record: RunRecord, steps: list[str]) -> dict[str, object]:
+    return {
+        "status": record.status,
+        "stage": record.stage,
+        "llm_calls": record.llm_calls,
+        "replayed_calls": record.replayed_calls,
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        "cost_usd": record.cost_usd,
+        "wall_s": record.wall_s,
+        "project_path": record.project_path,
+        "steps": steps,
+        "error": record.error,
+    }
+
+
+def _workspace(option: Path | None) -> Path:
+    if option is not None:
+        return option
+    from agentco.config import load_settings
+    from agentco.errors import ConfigError
+
+    try:
+        return load_settings().workspace
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _open_existing(option: Path | None) -> RunStore | None:
+    """The workspace's store, or None when it has none; reading never creates a database."""
+    import sqlite3
+
+    from agentco.errors import ConfigError
+    from agentco.store import RunStore, db_path
+
+    workspace = _workspace(option)
+    if not db_path(workspace).is_file():
+        return None
+    try:
+        return RunStore.open(workspace)
+    except (ConfigError, sqlite3.DatabaseError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _short(path: str) -> str:
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

@@ -1,0 +1,497 @@
+"""The run store: one SQLite file per workspace, written one committed transaction at a time.
+
+Durability choices:
+
+- WAL journal, so ``agentco runs list`` in another terminal reads while a run writes.
+- ``synchronous=FULL``: every commit is fsynced. In WAL mode ``NORMAL`` already survives a
+  killed process, but a power cut or OS crash may roll back the last commits, and a lost
+  ``calls`` row is a model call paid for twice. Writes here are a few per model call, and a
+  model call takes seconds, so the fsync costs nothing anyone can see.
+- One connection per store, opened with ``check_same_thread=False`` and used only under a
+  lock: the run's asyncio loop and the local model's worker threads share it. Every method
+  is short and synchronous; none holds the lock across an ``await``.
+- Every write is its own ``BEGIN IMMEDIATE ... COMMIT``; when a method returns, its rows are
+  on disk, and a crash leaves each row either whole or absent.
+
+Secrets never reach the file: option keys that look like credentials are dropped, and the
+values of ``*_API_KEY`` environment variables are blanked out of every text column.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from secrets import token_hex
+from typing import Any
+
+from agentco.errors import ConfigError
+from agentco.llm.base import ChatRequest, Completion, ModelRef, Usage
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+STATUSES = ("running", "completed", "failed", "interrupted", "budget_exceeded")
+SECRET_KEY_WORDS = ("key", "token", "secret", "password")
+REDACTED = "[redacted]"
+_UPDATABLE = {
+    "status",
+    "stage",
+    "idea",
+    "project_path",
+    "options",
+    "llm_calls",
+    "replayed_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "wall_s",
+    "error",
+}
+
+
+class RunNotFound(LookupError):
+    """No run with this id in the store."""
+
+
+def db_path(workspace: Path) -> Path:
+    return Path(workspace) / ".agentco" / "runs.db"
+
+
+@dataclass
+class RunRecord:
+    id: str
+    created_at: str
+    updated_at: str
+    status: str
+    stage: str
+    idea: str
+    project_path: str
+    options: dict[str, Any]
+    llm_calls: int
+    replayed_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    wall_s: float
+    error: str | None
+
+
+@dataclass
+class MessageRecord:
+    run_id: str
+    seq: int
+    id: str
+    sent_from: str
+    cause_by: str
+    send_to: list[str]
+    content: str
+    payload: Any
+    created_at: str
+
+
+@dataclass
+class ArtifactRecord:
+    run_id: str
+    seq: int
+    path: str
+    sha256: str
+    stage: str
+    created_at: str
+
+
+@dataclass
+class StepRecord:
+    run_id: str
+    seq: int
+    name: str
+    status: str
+    created_at: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _secret_env_values() -> list[str]:
+    # Short values would blank out ordinary words; real API keys are long.
+    return [v for k, v in os.environ.items() if k.upper().endswith("_API_KEY") and len(v) >= 8]
+
+
+def _redact(text: str | None) -> str | None:
+    if text is None:
+        return None
+    for secret in _secret_env_values():
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def clean_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options with anything credential-like removed, ready to be stored as JSON.
+
+    Dropped: string values under a key containing key/token/secret/password, pydantic secret
+    values, and any string containing the value of a set ``*_API_KEY`` environment variable.
+    """
+    env_secrets = _secret_env_values()
+    dropped: list[str] = []
+
+    def is_secret(key: str, value: Any) -> bool:
+        if hasattr(value, "get_secret_value"):
+            return True
+        if not isinstance(value, str):
+            return False
+        return any(word in key.lower() for word in SECRET_KEY_WORDS) or any(s in value for s in env_secrets)
+
+    def clean(value: Any, where: str) -> Any:
+        if isinstance(value, Mapping):
+            out = {}
+            for key, item in value.items():
+                name = f"{where}.{key}" if where else str(key)
+                if is_secret(str(key), item):
+                    dropped.append(name)
+                else:
+                    out[str(key)] = clean(item, name)
+            return out
+        if isinstance(value, list | tuple):
+            kept = [item for item in value if not is_secret("", item)]
+            if len(kept) < len(value):
+                dropped.append(where)
+            return [clean(item, where) for item in kept]
+        if isinstance(value, Path):
+            return str(value)
+        return value
+
+    cleaned = clean(options, "")
+    if dropped:
+        log.warning("not storing secret-looking run options: %s", ", ".join(dropped))
+    return cleaned
+
+
+def _options_json(options: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(clean_options(options), sort_keys=True, ensure_ascii=False)
+    except TypeError as exc:
+        raise TypeError(f"run options must be JSON values (needed to resume the run): {exc}") from None
+
+
+def _run_from_row(row: sqlite3.Row) -> RunRecord:
+    fields = dict(row)
+    fields["options"] = json.loads(fields.pop("options_json"))
+    return RunRecord(**fields)
+
+
+class RunStore:
+    """Everything a run must not lose: its state, messages, model calls, artifacts and done steps."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+
+    @classmethod
+    def open(cls, workspace: Path) -> RunStore:
+        path = db_path(workspace)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        try:
+            conn.row_factory = sqlite3.Row
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                log.warning("%s: SQLite refused WAL mode here (journal_mode=%s)", path, mode)
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            _migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    def close(self) -> None:
+        with self._lock:
+            with suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA optimize")
+            self._conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    # runs
+
+    def new_run_id(self) -> str:
+        """Short, sortable by start time (UTC) and easy to type: ``20261122-024512-ab12``."""
+        while True:
+            run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + token_hex(2)
+            if self.get_run(run_id) is None:
+                return run_id
+
+    def create_run(self, run_id: str, idea: str, project_path: Path | str, options: Mapping[str, Any]) -> RunRecord:
+        now = _now()
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO runs (id, created_at, updated_at, idea, project_path, options_json)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, now, now, _redact(idea), str(Path(project_path).resolve()), _options_json(options)),
+                )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"run {run_id} already exists in {self.path}") from None
+        record = self.get_run(run_id)
+        assert record is not None
+        return record
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
+        return _run_from_row(rows[0]) if rows else None
+
+    def list_runs(self) -> list[RunRecord]:
+        """Newest first."""
+        return [_run_from_row(r) for r in self._read("SELECT * FROM runs ORDER BY created_at DESC, id DESC")]
+
+    def find_run_by_project(self, project_path: Path | str) -> RunRecord | None:
+        """The newest run that wrote into this project folder."""
+        rows = self._read(
+            "SELECT * FROM runs WHERE project_path = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+            (str(Path(project_path).resolve()),),
+        )
+        return _run_from_row(rows[0]) if rows else None
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        """Set any of status, stage, idea, project_path, options, the meter's counters, wall_s, error.
+
+        ``store.update_run(run_id, stage="design", **meter.summary())`` is the usual call.
+        """
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise TypeError(f"update_run() got unknown fields: {', '.join(sorted(unknown))}")
+        if "status" in fields and fields["status"] not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {fields['status']!r}")
+        columns: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name == "options":
+                columns["options_json"] = _options_json(value)
+            elif name == "project_path":
+                columns[name] = str(Path(value).resolve())
+            elif name in ("idea", "error"):
+                columns[name] = _redact(value)
+            else:
+                columns[name] = value
+        columns["updated_at"] = _now()
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        with self._write() as db:
+            cursor = db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*columns.values(), run_id))
+            if cursor.rowcount == 0:
+                raise RunNotFound(f"no run {run_id} in {self.path}")
+
+    # messages
+
+    def record_message(
+        self,
+        run_id: str,
+        *,
+        id: str,
+        sent_from: str,
+        cause_by: str,
+        send_to: Iterable[str],
+        content: str,
+        payload: Any = None,
+    ) -> int:
+        """Append a message to the run's history; returns its sequence number (from 1)."""
+        targets = sorted(send_to) if isinstance(send_to, set | frozenset) else list(send_to)
+        payload_json = None if payload is None else _redact(json.dumps(payload, ensure_ascii=False))
+        with self._write() as db:
+            seq = _next_seq(db, "messages", run_id)
+            db.execute(
+                "INSERT INTO messages (run_id, seq, id, sent_from, cause_by, send_to_json, content, payload_json,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, seq, id, sent_from, cause_by, json.dumps(targets), _redact(content), payload_json, _now()),
+            )
+        return seq
+
+    def messages(self, run_id: str) -> list[MessageRecord]:
+        rows = self._read("SELECT * FROM messages WHERE run_id = ? ORDER BY seq", (run_id,))
+        return [
+            MessageRecord(
+                run_id=r["run_id"],
+                seq=r["seq"],
+                id=r["id"],
+                sent_from=r["sent_from"],
+                cause_by=r["cause_by"],
+                send_to=json.loads(r["send_to_json"]),
+                content=r["content"],
+                payload=None if r["payload_json"] is None else json.loads(r["payload_json"]),
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+
+    # artifacts and steps
+
+    def record_artifact(self, run_id: str, path: Path | str, sha256: str, stage: str) -> int:
+        with self._write() as db:
+            seq = _next_seq(db, "artifacts", run_id)
+            db.execute(
+                "INSERT INTO artifacts (run_id, seq, path, sha256, stage, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, seq, str(path), sha256, stage, _now()),
+            )
+        return seq
+
+    def artifacts(self, run_id: str) -> list[ArtifactRecord]:
+        rows = self._read("SELECT * FROM artifacts WHERE run_id = ? ORDER BY seq", (run_id,))
+        return [ArtifactRecord(**dict(r)) for r in rows]
+
+    def mark_step(self, run_id: str, name: str, status: str = "done") -> None:
+        """Record that a named step finished; marking it again only updates its status."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO steps (run_id, seq, name, status, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status",
+                (run_id, _next_seq(db, "steps", run_id), name, status, _now()),
+            )
+
+    def steps(self, run_id: str) -> list[StepRecord]:
+        """In the order they were first marked."""
+        rows = self._read("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run_id,))
+        return [StepRecord(**dict(r)) for r in rows]
+
+    # model calls
+
+    def call_cache(self, run_id: str) -> RunCallCache:
+        return RunCallCache(self, run_id)
+
+    def lookup_call(self, run_id: str, key: str) -> Completion | None:
+        rows = self._read(
+            "SELECT response_text, response_model, finish_reason, prompt_tokens, completion_tokens"
+            " FROM calls WHERE run_id = ? AND key = ?",
+            (run_id, key),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return Completion(
+            text=r["response_text"],
+            usage=Usage(r["prompt_tokens"], r["completion_tokens"]),
+            model=r["response_model"],
+            finish_reason=r["finish_reason"],
+        )
+
+    def save_call(
+        self, run_id: str, key: str, ref: ModelRef, request: ChatRequest, completion: Completion, cost: float
+    ) -> None:
+        """Store a finished call. A key already stored keeps its first answer."""
+        request_json = _redact(json.dumps(request.key_material(), ensure_ascii=False))
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO calls (run_id, key, seq, provider, model, request_json, response_text, response_model,"
+                " finish_reason, prompt_tokens, completion_tokens, cost_usd, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, key) DO NOTHING",
+                (
+                    run_id,
+                    key,
+                    _next_seq(db, "calls", run_id),
+                    ref.provider,
+                    ref.model,
+                    request_json,
+                    _redact(completion.text),
+                    completion.model,
+                    completion.finish_reason,
+                    completion.usage.prompt_tokens,
+                    completion.usage.completion_tokens,
+                    cost,
+                    _now(),
+                ),
+            )
+
+    def first_call_model(self, run_id: str) -> str | None:
+        """``provider:model`` of the run's first recorded call (what a replay must impersonate)."""
+        rows = self._read("SELECT provider, model FROM calls WHERE run_id = ? ORDER BY seq LIMIT 1", (run_id,))
+        return f"{rows[0]['provider']}:{rows[0]['model']}" if rows else None
+
+    def call_totals(self, run_id: str) -> dict[str, int | float]:
+        """What the stored calls add up to; true even when the run was killed before update_run."""
+        row = self._read(
+            "SELECT COUNT(*) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,"
+            " COALESCE(SUM(completion_tokens), 0) AS completion_tokens, COALESCE(SUM(cost_usd), 0.0) AS cost_usd"
+            " FROM calls WHERE run_id = ?",
+            (run_id,),
+        )[0]
+        return dict(row)
+
+
+@dataclass(frozen=True)
+class RunCallCache:
+    """The ``CallCache`` of one run, for ``LLMClient(cache=...)``."""
+
+    store: RunStore
+    run_id: str
+
+    def lookup(self, key: str) -> Completion | None:
+        return self.store.lookup_call(self.run_id, key)
+
+    def save(self, key: str, ref: ModelRef, request: ChatRequest, completion: Completion, cost: float) -> None:
+        self.store.save_call(self.run_id, key, ref, request, completion, cost)
+
+
+def _next_seq(db: sqlite3.Connection, table: str, run_id: str) -> int:
+    # Safe only inside a write transaction: BEGIN IMMEDIATE keeps other writers out until COMMIT.
+    return db.execute(f"SELECT COALESCE(MAX(seq), 0) + 1 FROM {table} WHERE run_id = ?", (run_id,)).fetchone()[0]
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"has schema version {version}, newer than this agentco understands ({SCHEMA_VERSION}); upgrade agentco",
+            source=str(path),
+        )
+    schema = resources.files("agentco.store").joinpath("schema.sql").read_text(encoding="utf-8")
+    # executescript commits any open transaction first, so the transaction is part of the script.
+    conn.executescript(f"BEGIN IMMEDIATE;\n{schema}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
+
+
+def find_store(run_id: str, workspace_candidates: Iterable[Path] | None = None) -> Path | None:
+    """The workspace whose runs.db holds ``run_id``, or None.
+
+    Default candidates: ``./workspace`` and the current directory. Creates nothing: a
+    candidate without a runs.db is skipped.
+    """
+    if workspace_candidates is None:
+        workspace_candidates = [Path.cwd() / "workspace", Path.cwd()]
+    seen: set[Path] = set()
+    for workspace in workspace_candidates:
+        resolved = Path(workspace).resolve()
+        if resolved in seen or not db_path(resolved).is_file():
+            continue
+        seen.add(resolved)
+        with RunStore.open(resolved) as store:
+            if store.get_run(run_id) is not None:
+                return resolved
+    return None
