@@ -25,9 +25,7 @@ class MissingExtraError(ConfigError):
     """An optional dependency is not installed."""
 
     def __init__(self, package: str, extra: str):
-        super().__init__(
-            f"{package} is not installed; install it with: pip install 'agentco[{extra}]'"
-        )
+        super().__init__(f"{package} is not installed; install it with: pip install 'agentco[{extra}]'")
 
 
 class ModelOutputError(AgentcoError):
@@ -35,9 +33,7 @@ class ModelOutputError(AgentcoError):
 
     def __init__(self, what: str, attempts: int, last_error: str):
         self.attempts, self.last_error = attempts, last_error
-        super().__init__(
-            f"model output for {what} was still invalid after {attempts} attempts: {last_error}"
-        )
+        super().__init__(f"model output for {what} was still invalid after {attempts} attempts: {last_error}")
 
 
 class RunFailed(AgentcoError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -27,7 +28,11 @@ class Message:
         return self.send_to == EVERYONE
 
     def to_record(self) -> dict[str, Any]:
-        payload = self.payload.model_dump(mode="json") if hasattr(self.payload, "model_dump") else self.payload
+        payload = self.payload
+        if hasattr(payload, "model_dump"):
+            payload = payload.model_dump(mode="json")
+        elif dataclasses.is_dataclass(payload) and not isinstance(payload, type):
+            payload = dataclasses.asdict(payload)
         return {
             "id": self.id,
             "sent_from": self.sent_from,

@@ -114,14 +114,20 @@ class Role:
     async def ask(
         self,
         messages: list[dict[str, str]],
-        output: type[BaseModel] | None = None,
+        output: type[BaseModel] | TextOutput | None = None,
         *,
         max_tokens: int | None = None,
         what: str = "",
     ) -> Any:
+        """Ask the model for a validated result: a pydantic model, or text passing a TextOutput's check."""
         if self.llm is None:
             raise RuntimeError(f"role {self.name!r} has no model; hire it into a Team or give it llm=")
-        spec = JsonOutput(output, repair=self.repair_output) if output is not None else TextOutput(name=what or "text")
+        if isinstance(output, TextOutput):
+            spec: Any = output
+        elif output is not None:
+            spec = JsonOutput(output, repair=self.repair_output)
+        else:
+            spec = TextOutput(name=what or "text")
         result = await generate(
             self.llm,
             messages,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 from agentco.core.environment import Environment
 from agentco.core.message import Message
 from agentco.core.role import Role
 from agentco.cost import Meter
 from agentco.llm.client import LLMClient
+
+T = TypeVar("T")
 
 
 class Team:
@@ -49,10 +52,19 @@ class Team:
             active = [role for role in self.env.roles.values() if role.inbox]
             if not active:
                 break
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(role.step()) for role in active]
-            for task in tasks:
-                for message in task.result():
+            results = await gather_first_error(role.step() for role in active)
+            for messages in results:
+                for message in messages:
                     self.env.publish(message)
             self.rounds_run += 1
         return self.env.history
+
+
+async def gather_first_error(coros: Iterable[Awaitable[T]]) -> list[T]:
+    """Run concurrently; on a failure cancel the rest and raise that failure itself (not a group)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(coro) for coro in coros]
+    except BaseExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return [task.result() for task in tasks]

@@ -1,0 +1,66 @@
+"""``agentco run``, ``agentco resume``: the software company from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentco.cli.common import err_console
+
+Investment = Annotated[float | None, typer.Option("--investment", help="budget in US dollars for this run")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="provider:model, e.g. openai:gpt-4o-mini")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="don't stream what the roles write")]
+WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", help="where projects are created")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("resume")(resume)
+
+
+def run(
+    idea: Annotated[str, typer.Argument(help="what to build, in one line")],
+    investment: Investment = None,
+    n_round: Annotated[int, typer.Option("--n-round", help="maximum rounds of the team")] = 20,
+    code_review: Annotated[bool, typer.Option("--code-review/--no-code-review")] = True,
+    run_tests: Annotated[bool, typer.Option("--run-tests/--no-run-tests")] = True,
+    implement: Annotated[bool, typer.Option("--implement/--no-implement", help="stop after the documents")] = True,
+    project_name: Annotated[str | None, typer.Option("--project-name")] = None,
+    workspace: WorkspaceOpt = None,
+    model: ModelOpt = None,
+    replay: Annotated[str | None, typer.Option("--replay", help="re-run RUN_ID from its stored responses")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Turn an idea into a tested project (also: agentco "IDEA")."""
+    from agentco.cli.session import Session
+
+    options = {
+        "idea": idea,
+        "n_round": n_round,
+        "code_review": code_review,
+        "run_tests": run_tests,
+        "implement": implement,
+        "project_name": project_name,
+        "model": model,
+        "investment": investment,
+        "workspace": str(workspace) if workspace else None,
+    }
+    Session.start(options, quiet=quiet, replay=replay).execute()
+
+
+def resume(
+    run_id: Annotated[str | None, typer.Argument(help="the run to continue (see agentco runs list)")] = None,
+    investment: Investment = None,
+    recover_path: Annotated[Path | None, typer.Option("--recover-path", help="resume the run of this project")] = None,
+    workspace: WorkspaceOpt = None,
+    quiet: Quiet = False,
+) -> None:
+    """Continue an interrupted run; completed model calls are served from the run store."""
+    from agentco.cli.session import Session
+
+    if run_id is None and recover_path is None:
+        err_console().print("[red]give a RUN_ID or --recover-path PROJECT[/]")
+        raise typer.Exit(2)
+    Session.resume(run_id, recover_path=recover_path, investment=investment, workspace=workspace, quiet=quiet).execute()

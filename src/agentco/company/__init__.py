@@ -1,0 +1,1 @@
+"""The software company: product manager, architect, project manager, engineers and QA."""

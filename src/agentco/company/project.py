@@ -1,0 +1,93 @@
+"""The generated project's folder: a real git repository with one commit per stage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentco.errors import ConfigError, RunFailed
+
+AUTHORS = {
+    "product_manager": "Alice (Product Manager)",
+    "architect": "Bob (Architect)",
+    "project_manager": "Eve (Project Manager)",
+    "engineer": "Alex (Engineer)",
+    "qa_engineer": "Edward (QA Engineer)",
+    "agentco": "agentco",
+}
+
+
+@dataclass
+class ProjectFolder:
+    root: Path
+    on_write: Callable[[str, str], None] | None = None
+    """Called with (relative path, sha256) after every file write: the run store records artifacts."""
+    _dirty: set[str] = field(default_factory=set)
+
+    @classmethod
+    def create(
+        cls, root: Path, *, on_write: Callable[[str, str], None] | None = None, replace: bool = False
+    ) -> ProjectFolder:
+        if root.exists() and any(root.iterdir()):
+            if not replace:
+                raise ConfigError(f"{root} already exists; choose another name with --project-name, or remove it first")
+            shutil.rmtree(root)
+        root.mkdir(parents=True, exist_ok=True)
+        project = cls(root, on_write)
+        project._git("init", "-q", "-b", "main")
+        (root / ".gitignore").write_text(".venv/\n__pycache__/\n.pytest_cache/\n.agentco/*.xml\n", encoding="utf-8")
+        return project
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise RunFailed(f"refusing to write outside the project: {relative}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        self._dirty.add(relative)
+        if self.on_write is not None:
+            self.on_write(relative, hashlib.sha256(text.encode()).hexdigest())
+        return path
+
+    def write_json(self, relative: str, data: object) -> Path:
+        return self.write(relative, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def read(self, relative: str) -> str:
+        return (self.root / relative).read_text(encoding="utf-8")
+
+    def exists(self, relative: str) -> bool:
+        return (self.root / relative).is_file()
+
+    def commit(self, message: str, role: str) -> None:
+        """Commit everything as the role that did the work (no-op when nothing changed)."""
+        self._git("add", "-A")
+        if self._git("status", "--porcelain", capture=True).strip() == "":
+            return
+        author = AUTHORS.get(role, role)
+        email = f"{role}@agentco.local"
+        env = {
+            "GIT_AUTHOR_NAME": author,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": "agentco",
+            "GIT_COMMITTER_EMAIL": "agentco@agentco.local",
+        }
+        self._git("commit", "-q", "--no-verify", "-m", message, env=env)
+        self._dirty.clear()
+
+    def _git(self, *args: str, capture: bool = False, env: dict[str, str] | None = None) -> str:
+        full_env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", **(env or {})}
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=self.root, env=full_env, check=True, text=True, capture_output=True
+            )
+        except FileNotFoundError:
+            raise ConfigError("git is not installed; agentco keeps every project in a git repository") from None
+        except subprocess.CalledProcessError as exc:
+            raise RunFailed(f"git {' '.join(args)} failed: {exc.stderr.strip()}") from None
+        return done.stdout if capture else ""

@@ -1,0 +1,338 @@
+"""The five roles of the software company and the actions they run."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from agentco.company.diagrams import class_diagram, quadrant_chart, sequence_diagram
+from agentco.company.schemas import PRD, FileTask, Review, SystemDesign, task_breakdown_for, triage_for
+from agentco.company.workshop import Workshop
+from agentco.core.action import Action
+from agentco.core.message import Message
+from agentco.core.role import Role
+from agentco.core.team import gather_first_error
+from agentco.llm.structured import TextOutput
+from agentco.templates import render
+
+FIX_REQUEST, WRITE_CODE, FIX_CODE = "FixRequest", "WriteCode", "FixCode"
+
+
+class CompanyRole(Role):
+    def __init__(self, workshop: Workshop, name: str, profile: str, action: Action, watch: set[str], **kwargs: Any):
+        super().__init__(name, profile, actions=[action], watch=watch, **kwargs)
+        self.workshop = workshop
+
+    def prompt(self, template: str, **variables: Any) -> list[dict[str, str]]:
+        """Stable parts first (system prompt, then the requirement) so a local model reuses its KV cache."""
+        ws = self.workshop
+        return [
+            {"role": "system", "content": render("company/system.j2", role=self)},
+            {
+                "role": "user",
+                "content": render(template, requirement=ws.requirement, design=ws.design, tasks=ws.tasks, **variables),
+            },
+        ]
+
+    def code_output(self, path: str) -> TextOutput:
+        check = self.workshop.toolchain.check_syntax
+        return TextOutput(name=f"file {path}", check=check, allow_empty=path.endswith("__init__.py"))
+
+
+class StageAction(Action):
+    """An action whose work is a method of the role that owns it."""
+
+    def __init__(self, name: str, method: str):
+        super().__init__(name, template="", system_template=None)
+        self.method = method
+
+    async def run(self, role: Role, news: list[Message], **variables: Any) -> Message:
+        return await getattr(role, self.method)(news)
+
+
+# --- documents ------------------------------------------------------------------------------
+class ProductManager(CompanyRole):
+    def __init__(self, workshop: Workshop, **kwargs: Any):
+        super().__init__(
+            workshop,
+            "product_manager",
+            "the product manager",
+            StageAction("WritePRD", "write_prd"),
+            {"UserRequirement"},
+            **kwargs,
+        )
+
+    async def write_prd(self, news: list[Message]) -> Message:
+        ws = self.workshop
+        prd: PRD = await self.ask(self.prompt("company/write_prd.j2"), PRD, what="PRD")
+        ws.prd = prd
+        project = ws.open_project(ws.options.project_name or prd.project_name)
+        quadrant = quadrant_chart(prd)
+        document = render("company/docs/prd.md.j2", prd=prd, requirement=ws.requirement, quadrant=quadrant)
+        project.write("docs/prd.md", document + "\n")
+        project.write_json("docs/prd.json", prd.model_dump(mode="json"))
+        project.write("docs/diagrams/competitive_quadrant.mmd", quadrant)
+        project.commit("Write the PRD", self.name)
+        ws.stage("prd")
+        return Message(document, sent_from=self.name, cause_by="WritePRD", payload=prd)
+
+
+class Architect(CompanyRole):
+    def __init__(self, workshop: Workshop, **kwargs: Any):
+        super().__init__(
+            workshop,
+            "architect",
+            "the software architect",
+            StageAction("WriteDesign", "write_design"),
+            {"WritePRD"},
+            **kwargs,
+        )
+
+    async def write_design(self, news: list[Message]) -> Message:
+        ws = self.workshop
+        design: SystemDesign = await self.ask(
+            self.prompt("company/write_design.j2", prd=ws.prd), SystemDesign, what="system design"
+        )
+        ws.design = design
+        classes, sequence = class_diagram(design), sequence_diagram(design)
+        document = render(
+            "company/docs/design.md.j2",
+            design=design,
+            project_name=ws.folder.root.name,
+            class_diagram=classes,
+            sequence_diagram=sequence,
+        )
+        ws.folder.write("docs/design.md", document + "\n")
+        ws.folder.write_json("docs/design.json", design.model_dump(mode="json"))
+        ws.folder.write("docs/diagrams/class_diagram.mmd", classes)
+        ws.folder.write("docs/diagrams/sequence_diagram.mmd", sequence)
+        ws.folder.commit("Write the system design", self.name)
+        ws.stage("design")
+        return Message(document, sent_from=self.name, cause_by="WriteDesign", payload=design)
+
+
+class ProjectManager(CompanyRole):
+    def __init__(self, workshop: Workshop, **kwargs: Any):
+        super().__init__(
+            workshop,
+            "project_manager",
+            "the project manager",
+            StageAction("WriteTasks", "write_tasks"),
+            {"WriteDesign"},
+            **kwargs,
+        )
+
+    async def write_tasks(self, news: list[Message]) -> Message:
+        ws = self.workshop
+        assert ws.design is not None
+        schema = task_breakdown_for(ws.design.file_list)
+        tasks = await self.ask(self.prompt("company/write_tasks.j2"), schema, what="task breakdown")
+        kept, dropped = ws.toolchain.filter_requirements(tasks.required_packages)
+        tasks.required_packages = kept
+        tasks.tasks.sort(key=lambda t: ws.design.file_list.index(t.file))
+        ws.tasks = tasks
+        dropped_notes = [f"{line} ({why})" for line, why in dropped]
+        ws.notes.extend(f"dropped requirement {note}" for note in dropped_notes)
+        document = render(
+            "company/docs/tasks.md.j2",
+            tasks=tasks,
+            packages=kept,
+            dropped=dropped_notes,
+            project_name=ws.folder.root.name,
+        )
+        ws.folder.write("docs/tasks.md", document + "\n")
+        ws.folder.write_json("docs/tasks.json", tasks.model_dump(mode="json"))
+        ws.folder.write(ws.toolchain.requirements_file, "".join(f"{p}\n" for p in kept))
+        ws.folder.commit("Break the design into tasks", self.name)
+        ws.stage("tasks")
+        return Message(document, sent_from=self.name, cause_by="WriteTasks", payload=tasks)
+
+
+# --- code -----------------------------------------------------------------------------------
+class Engineer(CompanyRole):
+    def __init__(self, workshop: Workshop, **kwargs: Any):
+        super().__init__(
+            workshop,
+            "engineer",
+            "the software engineer",
+            StageAction(WRITE_CODE, "write_or_fix"),
+            {"WriteTasks"},
+            **kwargs,
+        )
+
+    async def write_or_fix(self, news: list[Message]) -> Message:
+        fixes = [m for m in news if m.cause_by == FIX_REQUEST]
+        if fixes:
+            return await self.fix(fixes[-1].payload)
+        return await self.write_all()
+
+    async def write_all(self) -> Message:
+        """Write files in waves: each wave holds the files whose dependencies are written."""
+        ws = self.workshop
+        assert ws.tasks is not None
+        pending = {t.file: t for t in ws.tasks.tasks}
+        limit = asyncio.Semaphore(ws.options.max_parallel_files)
+
+        async def write(task: FileTask) -> None:
+            async with limit:
+                await self.write_file(task)
+
+        while pending:
+            ready = [t for t in pending.values() if all(d not in pending or d == t.file for d in t.depends_on)]
+            ready = ready or list(pending.values())  # a dependency cycle: write the rest together
+            await gather_first_error(write(task) for task in ready)
+            for task in ready:
+                del pending[task.file]
+        ws.folder.commit("Write the code", self.name)
+        ws.stage("code")
+        return Message(f"wrote {len(ws.code)} files", sent_from=self.name, cause_by=WRITE_CODE, payload=sorted(ws.code))
+
+    async def write_file(self, task: FileTask, current: str | None = None, problems: list[str] = ()) -> str:
+        ws = self.workshop
+        code = await self._write(task, current, list(problems))
+        if ws.options.code_review and current is None and len(code.strip().splitlines()) > 3:
+            review: Review = await self.ask(
+                self.prompt("company/review_code.j2", file=task.file, description=task.description, code=code),
+                Review,
+                what=f"review of {task.file}",
+            )
+            if review.verdict == "rewrite" and review.issues:
+                code = await self._write(task, code, review.issues)
+        ws.code[task.file] = code
+        ws.folder.write(task.file, code)
+        return code
+
+    async def _write(self, task: FileTask, current: str | None, problems: list[str]) -> str:
+        ws = self.workshop
+        assert ws.design is not None
+        outline = ws.toolchain.outline
+        dependencies = [(d, outline(ws.code[d])) for d in task.depends_on if d in ws.code and d != task.file]
+        classes = [c for c in ws.design.data_structures if c.file == task.file]
+        messages = self.prompt(
+            "company/write_code.j2",
+            file=task.file,
+            description=task.description,
+            dependencies=dependencies,
+            classes=classes,
+            current=current,
+            problems=problems,
+        )
+        return await self.ask(messages, self.code_output(task.file), what=f"file {task.file}")
+
+    async def fix(self, request: dict[str, Any]) -> Message:
+        ws = self.workshop
+        assert ws.tasks is not None
+        by_file = {t.file: t for t in ws.tasks.tasks}
+        for path, problems in request["files"].items():
+            task = by_file.get(path) or FileTask(file=path, description="", depends_on=[])
+            code = await self._write(task, ws.code.get(path, ""), problems)
+            ws.code[path] = code
+            ws.folder.write(path, code)
+        ws.folder.commit(f"Fix {', '.join(request['files'])}: {request['reason']}", self.name)
+        return Message(
+            f"fixed {', '.join(request['files'])}",
+            sent_from=self.name,
+            cause_by=FIX_CODE,
+            payload=sorted(request["files"]),
+        )
+
+
+# --- tests ----------------------------------------------------------------------------------
+class QaEngineer(CompanyRole):
+    def __init__(self, workshop: Workshop, **kwargs: Any):
+        super().__init__(
+            workshop,
+            "qa_engineer",
+            "the QA engineer",
+            StageAction("RunTests", "check"),
+            {WRITE_CODE, FIX_CODE},
+            **kwargs,
+        )
+        self.fix_rounds_used = 0
+        self.env_ready = False
+
+    def fix_request(self, files: dict[str, list[str]], reason: str) -> Message:
+        self.fix_rounds_used += 1
+        listing = "\n".join(f"{path}: {'; '.join(problems)}" for path, problems in files.items())
+        return Message(
+            f"please fix ({reason}):\n{listing}",
+            sent_from=self.name,
+            cause_by=FIX_REQUEST,
+            send_to=frozenset({"engineer"}),
+            payload={"files": files, "reason": reason},
+        )
+
+    @property
+    def can_fix(self) -> bool:
+        return self.fix_rounds_used < self.workshop.options.fix_rounds
+
+    async def check(self, news: list[Message]) -> Message:
+        ws, toolchain = self.workshop, self.workshop.toolchain
+        root = ws.folder.root
+        if ws.options.run_tests and not self.env_ready:
+            env = toolchain.prepare_env(root)
+            ws.notes.extend(f"requirement {req} did not install: {why[:200]}" for req, why in env.failed.items())
+            self.env_ready = True
+        broken = toolchain.import_check(root, list(ws.code))
+        if broken and self.can_fix:
+            return self.fix_request(broken, "the code does not import")
+        if ws.test_file is None:
+            await self.write_tests()
+        if not ws.options.run_tests:
+            return self.finish("tests written, not run (--no-run-tests)")
+        while True:
+            report = toolchain.run_tests(root, [ws.test_file])
+            ws.test_report = report
+            ws.stage(f"tests:{self.fix_rounds_used}")
+            if report.failed + report.errors == 0 or not self.can_fix:
+                return self.finish(report.summary())
+            culprit = await self.triage(report)
+            if culprit != ws.test_file:
+                problems = [f"{f.name}: {f.message}" for f in report.failures][:6]
+                return self.fix_request({culprit: problems}, "tests fail")
+            self.fix_rounds_used += 1
+            await self.rewrite_tests(report)
+
+    def finish(self, summary: str) -> Message:
+        return Message(summary, sent_from=self.name, cause_by="RunTests", payload=self.workshop.test_report)
+
+    async def write_tests(self) -> None:
+        ws = self.workshop
+        toolchain = ws.toolchain
+        ws.test_file = toolchain.test_file_for(ws.folder.root.name)
+        outlines = [(path, toolchain.outline(code)) for path, code in ws.code.items() if code.strip()]
+        messages = self.prompt(
+            "company/write_tests.j2",
+            outlines=outlines,
+            test_file=ws.test_file,
+            max_tests=ws.options.max_tests,
+            import_hint=toolchain.import_hint(list(ws.code)),
+        )
+        code = await self.ask(messages, self.code_output(ws.test_file), what=f"file {ws.test_file}")
+        ws.folder.write(ws.test_file, code)
+        ws.folder.commit("Write the tests", self.name)
+
+    async def triage(self, report: Any) -> str:
+        ws = self.workshop
+        failures = report.failures[:6]
+        suspects = list(dict.fromkeys(f for failure in failures for f in failure.files if f in ws.code))
+        candidates = (suspects or list(ws.code)) + [ws.test_file]
+        if len(candidates) == 1:
+            return candidates[0]
+        messages = self.prompt(
+            "company/triage.j2", failures=failures, test_file=ws.test_file, test_code=ws.folder.read(ws.test_file)
+        )
+        verdict = await self.ask(messages, triage_for(candidates), what="triage")
+        return verdict.file_to_fix
+
+    async def rewrite_tests(self, report: Any) -> None:
+        ws = self.workshop
+        messages = self.prompt(
+            "company/fix_tests.j2",
+            failures=report.failures[:6],
+            test_file=ws.test_file,
+            test_code=ws.folder.read(ws.test_file),
+        )
+        code = await self.ask(messages, self.code_output(ws.test_file), what=f"file {ws.test_file}")
+        ws.folder.write(ws.test_file, code)
+        ws.folder.commit("Correct the tests to match the requirement", self.name)

@@ -1,0 +1,138 @@
+"""What each stage must produce, as pydantic models; their JSON schemas constrain the model."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Literal
+
+from pydantic import BaseModel, Field, create_model, field_validator, model_validator
+
+Short = Field(max_length=300)
+
+
+class Competitor(BaseModel):
+    name: str = Field(max_length=60)
+    strength: str = Field(max_length=160)
+    weakness: str = Field(max_length=160)
+
+
+class QuadrantPoint(BaseModel):
+    name: str = Field(max_length=60, description="a competitor, or our product")
+    reach: float = Field(ge=0, le=1)
+    engagement: float = Field(ge=0, le=1)
+
+
+class PoolItem(BaseModel):
+    priority: Literal["P0", "P1", "P2"]
+    requirement: str = Field(max_length=240)
+
+
+class PRD(BaseModel):
+    """The product requirements document."""
+
+    project_name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="snake_case, e.g. the package name")
+    product_goals: list[str] = Field(min_length=1, max_length=3)
+    user_stories: list[str] = Field(min_length=1, max_length=5)
+    competitive_analysis: list[Competitor] = Field(min_length=1, max_length=4)
+    competitive_quadrant: list[QuadrantPoint] = Field(min_length=2, max_length=5)
+    requirement_analysis: str = Field(max_length=800)
+    requirement_pool: list[PoolItem] = Field(min_length=1, max_length=8)
+    ui_design_draft: str = Field(
+        max_length=600, description="the user interface (a CLI's commands, pages...); empty if none"
+    )
+    anything_unclear: str = Field(max_length=300)
+
+
+class ClassSpec(BaseModel):
+    file: str = Field(description="the file that defines it")
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    attributes: list[str] = Field(max_length=8, description='"name: type"')
+    methods: list[str] = Field(max_length=10, description='"name(arg: type) -> type"')
+
+
+class CallStep(BaseModel):
+    caller: str = Field(max_length=40)
+    callee: str = Field(max_length=40)
+    message: str = Field(max_length=80)
+
+
+class SystemDesign(BaseModel):
+    implementation_approach: str = Field(max_length=800)
+    file_list: list[str] = Field(min_length=1, max_length=10, description="source files relative to the project root")
+    data_structures: list[ClassSpec] = Field(max_length=8, description="classes, or modules with their functions")
+    call_flow: list[CallStep] = Field(min_length=1, max_length=10)
+    api_spec: str = Field(max_length=800, description="the public API or command-line interface; empty if none")
+
+    @field_validator("file_list")
+    @classmethod
+    def _source_paths(cls, files: list[str]) -> list[str]:
+        problems = [f"{f!r}: {why}" for f in files if (why := path_problem(f))]
+        if problems:
+            raise ValueError("bad file paths: " + "; ".join(problems))
+        if len(set(files)) != len(files):
+            raise ValueError("file_list has duplicates")
+        return files
+
+
+def path_problem(path: str) -> str | None:
+    p = PurePosixPath(path)
+    if p.is_absolute() or ".." in p.parts or not path.strip():
+        return "must be a relative path inside the project"
+    if not re.fullmatch(r"[A-Za-z0-9_./-]+", path):
+        return "use letters, digits, _ - . and / only"
+    if p.parts[0] in {"tests", "test", "docs"}:
+        return "tests and docs are written by other roles; list source files only"
+    if p.suffix != ".py":
+        return "list Python source files (.py) only"
+    return None
+
+
+class FileTask(BaseModel):
+    file: str
+    description: str = Field(max_length=400, description="what this file must contain")
+    depends_on: list[str] = Field(max_length=8, description="project files this one imports")
+
+
+class TaskBreakdown(BaseModel):
+    required_packages: list[str] = Field(max_length=10, description="third-party PyPI packages only; [] if none")
+    tasks: list[FileTask] = Field(min_length=1)
+    shared_knowledge: str = Field(max_length=600, description="conventions every engineer must follow")
+
+
+def task_breakdown_for(files: list[str]) -> type[TaskBreakdown]:
+    """A TaskBreakdown whose file names are limited to the design's files, one task per file."""
+    names = tuple(files)
+    task = create_model(
+        "FileTask",
+        __base__=FileTask,
+        file=(Literal[names], ...),
+        depends_on=(list[Literal[names]], Field(max_length=8)),
+    )
+
+    class Breakdown(TaskBreakdown):
+        tasks: list[task] = Field(min_length=len(names), max_length=len(names))  # type: ignore[valid-type]
+
+        @model_validator(mode="after")
+        def _one_task_per_file(self) -> Breakdown:
+            missing = [f for f in names if f not in {t.file for t in self.tasks}]
+            if missing:
+                raise ValueError(f"every file needs exactly one task; missing: {', '.join(missing)}")
+            return self
+
+    Breakdown.__name__ = "TaskBreakdown"
+    return Breakdown
+
+
+class Review(BaseModel):
+    issues: list[str] = Field(max_length=5, description="concrete defects; [] when there are none")
+    verdict: Literal["approve", "rewrite"]
+
+
+def triage_for(files: list[str]) -> type[BaseModel]:
+    """Which file to change to make a failing test pass: a source file or the test itself."""
+    return create_model(
+        "Triage",
+        reason=(str, Field(max_length=300)),
+        file_to_fix=(Literal[tuple(files)], ...),
+    )

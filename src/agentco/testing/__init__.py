@@ -1,0 +1,1 @@
+"""Deterministic stand-ins for tests, examples and demos (no network, no weights)."""

@@ -1,0 +1,144 @@
+"""A fake model that plays a whole software company for a known small project.
+
+It answers by what is asked (the request's schema name: ``PRD``, ``SystemDesign``, ``file roman.py``...),
+never by the prompt's wording, so editing a prompt does not break it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agentco.llm.base import ChatRequest
+from agentco.llm.fake import FunctionModel
+
+
+@dataclass
+class ProjectScript:
+    project_name: str
+    files: dict[str, str]
+    tests: str
+    packages: list[str] = field(default_factory=list)
+    review: Callable[[str], dict] = lambda path: {"issues": [], "verdict": "approve"}
+    fixes: dict[str, list[str]] = field(default_factory=dict)
+    """Later versions of a file, served in order when the engineer is asked to rewrite it."""
+
+    def answer(self, request: ChatRequest) -> str:
+        name = request.schema_name
+        if name == "PRD":
+            return json.dumps(self.prd())
+        if name == "SystemDesign":
+            return json.dumps(self.design())
+        if name == "TaskBreakdown":
+            return json.dumps(self.tasks())
+        if name == "Review":
+            return json.dumps(self.review(name))
+        if name == "Triage":
+            candidates = request.json_schema["properties"]["file_to_fix"]["enum"]
+            return json.dumps({"reason": "the code is wrong", "file_to_fix": candidates[0]})
+        if name.startswith("file "):
+            path = name.removeprefix("file ")
+            if path.startswith("tests/"):
+                return self.tests
+            if self.fixes.get(path) and _is_rewrite(request):
+                return self.fixes[path].pop(0)
+            return self.files[path]
+        raise AssertionError(f"the scripted company has no answer for {name!r}")
+
+    def prd(self) -> dict:
+        return {
+            "project_name": self.project_name,
+            "product_goals": [f"Deliver {self.project_name} exactly as required"],
+            "user_stories": ["As a user, I want the described behaviour so that my task is done"],
+            "competitive_analysis": [{"name": "Doing it by hand", "strength": "no install", "weakness": "slow"}],
+            "competitive_quadrant": [
+                {"name": "Doing it by hand", "reach": 0.3, "engagement": 0.2},
+                {"name": self.project_name, "reach": 0.6, "engagement": 0.7},
+            ],
+            "requirement_analysis": "The requirement is small and fully specified.",
+            "requirement_pool": [{"priority": "P0", "requirement": "Implement the requirement as stated"}],
+            "ui_design_draft": "",
+            "anything_unclear": "",
+        }
+
+    def design(self) -> dict:
+        return {
+            "implementation_approach": "Standard library only; one module per concern.",
+            "file_list": list(self.files),
+            "data_structures": [
+                {"file": path, "name": path.removesuffix(".py").replace("/", "_"), "attributes": [], "methods": []}
+                for path in self.files
+            ],
+            "call_flow": [{"caller": "User", "callee": self.project_name, "message": "call the API"}],
+            "api_spec": "",
+        }
+
+    def tasks(self) -> dict:
+        return {
+            "required_packages": self.packages,
+            "tasks": [{"file": path, "description": f"implement {path}", "depends_on": []} for path in self.files],
+            "shared_knowledge": "Raise ValueError for invalid input.",
+        }
+
+
+def _is_rewrite(request: ChatRequest) -> bool:
+    return "Current version of" in request.messages[-1]["content"]
+
+
+def company_model(script: ProjectScript, *, delay: float = 0.0) -> FunctionModel:
+    return FunctionModel(script.answer, model=f"company-{script.project_name}", delay=delay)
+
+
+ROMAN = ProjectScript(
+    project_name="roman",
+    files={
+        "roman.py": '''"""Roman numerals."""
+
+_VALUES = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+           (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+
+
+def to_roman(n: int) -> str:
+    if not isinstance(n, int) or not 1 <= n <= 3999:
+        raise ValueError(f"out of range: {n!r}")
+    out = []
+    for value, symbol in _VALUES:
+        count, n = divmod(n, value)
+        out.append(symbol * count)
+    return "".join(out)
+
+
+def from_roman(s: str) -> int:
+    total, i = 0, 0
+    for value, symbol in _VALUES:
+        while s.startswith(symbol, i):
+            total += value
+            i += len(symbol)
+    if not s or i != len(s) or not 1 <= total <= 3999 or to_roman(total) != s:
+        raise ValueError(f"not a canonical numeral: {s!r}")
+    return total
+''',
+    },
+    tests="""import pytest
+
+from roman import from_roman, to_roman
+
+
+@pytest.mark.parametrize("n,s", [(1, "I"), (4, "IV"), (1994, "MCMXCIV"), (3999, "MMMCMXCIX")])
+def test_round_trip(n, s):
+    assert to_roman(n) == s
+    assert from_roman(s) == n
+
+
+@pytest.mark.parametrize("bad", ["IIII", "VX", "", "ABC"])
+def test_invalid(bad):
+    with pytest.raises(ValueError):
+        from_roman(bad)
+
+
+def test_range():
+    with pytest.raises(ValueError):
+        to_roman(4000)
+""",
+)

@@ -1,0 +1,116 @@
+"""The whole software company on the scripted model: a known project comes out, tested in the sandbox."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agentco.company.run import run_company
+from agentco.company.workshop import CompanyOptions
+from agentco.cost import Meter
+from agentco.errors import ConfigError
+from agentco.llm.client import LLMClient
+from agentco.store import RunStore
+from agentco.testing.company import ROMAN, ProjectScript, company_model
+
+DOCS = [
+    "docs/prd.md",
+    "docs/prd.json",
+    "docs/design.md",
+    "docs/design.json",
+    "docs/tasks.md",
+    "docs/tasks.json",
+    "docs/diagrams/competitive_quadrant.mmd",
+    "docs/diagrams/class_diagram.mmd",
+    "docs/diagrams/sequence_diagram.mmd",
+]
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+async def test_the_company_builds_a_known_project_whose_tests_pass(tmp_path):
+    model = company_model(ROMAN)
+    llm = LLMClient(model, Meter())
+    with RunStore.open(tmp_path) as store:
+        run_id = store.new_run_id()
+        store.create_run(run_id, "roman numerals", "", {})
+        outcome = await run_company(
+            "Write roman.py with to_roman and from_roman.",
+            CompanyOptions(workspace=tmp_path),
+            llm,
+            store=store,
+            run_id=run_id,
+        )
+        record = store.get_run(run_id)
+        steps = [s.name for s in store.steps(run_id)]
+        artifacts = {a.path for a in store.artifacts(run_id)}
+
+    root = tmp_path / "roman"
+    assert outcome.project == root.resolve()
+    for path in [*DOCS, "roman.py", "tests/test_roman.py", "requirements.txt", "README.md", ".agentco/summary.json"]:
+        assert (root / path).is_file(), path
+    assert (root / "docs/diagrams/class_diagram.mmd").read_text().startswith("classDiagram")
+    assert "quadrantChart" in (root / "docs/prd.md").read_text()
+    assert "sequenceDiagram" in (root / "docs/design.md").read_text()
+
+    summary = json.loads((root / ".agentco/summary.json").read_text())
+    assert summary["status"] == "passed"
+    assert summary["tests_passed"] == 9 and summary["tests_failed"] == 0
+    assert summary["llm_calls"] == len(model.requests) == 6  # PRD, design, tasks, code, review, tests
+    for key in ("prompt_tokens", "completion_tokens", "cost_usd", "wall_s"):
+        assert key in summary
+
+    log = git(root, "log", "--format=%an|%s").splitlines()[::-1]
+    authors = [line.split("|")[0] for line in log]
+    assert authors == [
+        "Alice (Product Manager)",
+        "Bob (Architect)",
+        "Eve (Project Manager)",
+        "Alex (Engineer)",
+        "Edward (QA Engineer)",
+        "agentco",
+    ]
+    assert git(root, "status", "--porcelain") == ""
+
+    assert record.status == "completed" and record.llm_calls == 6
+    assert steps[:4] == ["prd", "design", "tasks", "code"]
+    assert {"docs/prd.md", "roman.py", "tests/test_roman.py"} <= artifacts
+
+
+async def test_failing_tests_go_back_to_the_engineer_and_get_fixed(tmp_path):
+    broken = ROMAN.files["roman.py"].replace('raise ValueError(f"out of range: {n!r}")', "return ''")
+    script = ProjectScript("roman", {"roman.py": broken}, ROMAN.tests, fixes={"roman.py": [ROMAN.files["roman.py"]]})
+    model = company_model(script)
+    outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+    assert outcome.summary["status"] == "passed"
+    names = [r.schema_name for r in model.requests]
+    assert "Triage" in names and names.count("file roman.py") == 2
+    assert "Fix roman.py" in git(tmp_path / "roman", "log", "--format=%s")
+
+
+async def test_documents_only_and_no_tests(tmp_path):
+    model = company_model(ROMAN)
+    outcome = await run_company("x", CompanyOptions(workspace=tmp_path, implement=False), LLMClient(model, Meter()))
+    assert outcome.summary["status"] == "documents_only"
+    assert not (tmp_path / "roman" / "roman.py").exists()
+    assert [r.schema_name for r in model.requests] == ["PRD", "SystemDesign", "TaskBreakdown"]
+
+
+async def test_an_existing_project_folder_is_never_overwritten(tmp_path):
+    (tmp_path / "roman").mkdir()
+    (tmp_path / "roman" / "mine.txt").write_text("precious")
+    with pytest.raises(ConfigError, match="already exists"):
+        await run_company("x", CompanyOptions(workspace=tmp_path), LLMClient(company_model(ROMAN), Meter()))
+    assert (tmp_path / "roman" / "mine.txt").read_text() == "precious"
+
+
+async def test_standard_library_requirements_are_dropped(tmp_path):
+    script = ProjectScript("roman", ROMAN.files, ROMAN.tests, packages=["sqlite3", "ast==2.4.0", "json"])
+    outcome = await run_company(
+        "x", CompanyOptions(workspace=tmp_path, run_tests=False), LLMClient(company_model(script), Meter())
+    )
+    assert (tmp_path / "roman" / "requirements.txt").read_text() == ""
+    assert any("sqlite3" in note for note in outcome.notes)

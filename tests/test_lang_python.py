@@ -1,0 +1,125 @@
+"""The Python toolchain with a real venv, real pytest and the real sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentco.errors import ConfigError
+from agentco.lang import get_toolchain
+from agentco.lang.python import PythonToolchain
+from agentco.sandbox import is_available
+
+needs_bwrap = pytest.mark.skipif(not is_available(), reason="bubblewrap cannot run here")
+
+
+@pytest.fixture(scope="module")
+def python(tmp_path_factory) -> PythonToolchain:
+    # A fresh cache: the first prepare_env pays the once-per-machine pytest install.
+    return get_toolchain("python", cache_dir=tmp_path_factory.mktemp("agentco-cache"), test_timeout=60)
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+CALC = {
+    "src/calc/__init__.py": "def add(a, b):\n    return a + b\n\n\ndef div(a, b):\n    return a / b\n",
+    "tests/test_calc.py": (
+        "import importlib.util\n\nfrom calc import add, div\n\n\n"
+        "def test_add():\n    assert add(1, 2) == 3\n\n\n"
+        "def test_div():\n    assert div(1, 0) == 0\n\n\n"
+        "def test_host_packages_are_invisible():\n    assert importlib.util.find_spec('pydantic') is None\n"
+    ),
+}
+
+
+def test_requirements_lose_stdlib_duplicates_and_junk_and_keep_real_packages(python):
+    lines = ["sqlite3", "ast==2.4.0", "os", "requests>=2", "json", "requests>=2", "# a comment", "", "not valid!!"]
+    lines += ["-e .", "sklearn>=1.0", "xml.etree"]
+    kept, dropped = python.filter_requirements(lines)
+    assert kept == ["requests>=2", "scikit-learn>=1.0"]
+    reasons = {d.line: d.reason for d in dropped}
+    for stdlib in ("sqlite3", "ast==2.4.0", "os", "json", "xml.etree"):
+        assert "standard library" in reasons[stdlib]
+    assert reasons["not valid!!"].startswith("not a valid requirement")
+    assert "options" in reasons["-e ."]
+    assert "scikit-learn" in reasons["sklearn>=1.0"]
+    assert [d.reason for d in dropped].count("duplicate") == 1
+
+
+def test_syntax_errors_name_their_line(python, tmp_path):
+    assert python.check_syntax("def ok():\n    return 1\n") is None
+    error = python.check_syntax("x = 1\nif x\n    y = 2\n", filename="app.py")
+    assert error is not None and error.startswith("app.py:2:") and "expected ':'" in error
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n    pass\n")
+    assert python.check_syntax(broken).startswith(f"{broken}:1:")
+
+
+@needs_bwrap
+def test_a_passing_and_a_failing_test_are_counted_and_the_failure_points_at_its_source(python, tmp_path):
+    project = write(tmp_path / "calc", CALC)
+    env = python.prepare_env(project)
+    assert env.ok and env.failed == {}
+    assert (project / ".venv" / "bin" / "python").exists()
+
+    report = python.run_tests(project)
+    assert (report.passed, report.failed, report.errors, report.total) == (2, 1, 0, 3), report.output_tail
+    assert report.problem is None and not report.ok
+    [failure] = [case for case in report.cases if case.outcome == "failed"]
+    assert failure.name == "tests/test_calc.py::test_div"
+    assert "ZeroDivisionError" in failure.text
+    assert failure.files == ("tests/test_calc.py", "src/calc/__init__.py")
+    assert report.source_files == ["src/calc/__init__.py"]
+    assert not list(project.glob(".agentco-*")), "the junit report is cleaned up"
+
+
+@needs_bwrap
+def test_import_check_reports_import_and_syntax_errors(python, tmp_path):
+    project = write(
+        tmp_path / "app",
+        {
+            "src/app/good.py": "VALUE = 1\n",
+            "src/app/needs_dep.py": "import not_installed_anywhere\n",
+            "typo.py": "def f(:\n",
+            "notes.md": "not code\n",
+        },
+    )
+    python.prepare_env(project, requirements=[])
+    errors = python.import_check(project, ["src/app/good.py", "src/app/needs_dep.py", "typo.py", "notes.md", "json"])
+    assert set(errors) == {"src/app/needs_dep.py", "typo.py"}
+    [missing] = errors["src/app/needs_dep.py"]
+    assert "ModuleNotFoundError: No module named 'not_installed_anywhere'" in missing
+    assert "needs_dep.py" in missing
+    assert "SyntaxError" in errors["typo.py"][0]
+
+
+def test_files_map_to_the_module_names_tests_import(python):
+    assert python.module_for("src/calc/core.py") == "calc.core"
+    assert python.module_for("calc/__init__.py") == "calc"
+    assert python.module_for("main.py") == "main"
+    assert python.module_for("scripts/my-tool.py") is None
+    assert "src/calc/core.py -> `import calc.core`" in python.import_hint(["src/calc/core.py", "tests/test_x.py"])
+    assert python.test_file_for("Roman Numerals") == "tests/test_roman_numerals.py"
+
+
+@needs_bwrap
+def test_a_requirement_that_cannot_be_installed_is_reported_not_raised(tmp_path, python):
+    project = tmp_path / "deps"
+    project.mkdir()
+    toolchain = PythonToolchain(cache_dir=python.cache_dir, install_timeout=60)
+    env = toolchain.prepare_env(project, requirements=["agentco-no-such-package-xyz==1.0", "os"])
+    assert not env.ok
+    assert list(env.failed) == ["agentco-no-such-package-xyz==1.0"]
+    assert env.failed["agentco-no-such-package-xyz==1.0"]
+    assert [d.line for d in env.dropped] == ["os"]
+
+
+def test_an_unknown_language_is_a_config_error():
+    with pytest.raises(ConfigError, match="python"):
+        get_toolchain("cobol")
