@@ -46,6 +46,9 @@ class Settings(BaseModel):
     output_attempts: int = Field(3, ge=1, description="tries to get valid structured output")
     max_budget: float | None = Field(None, ge=0, description="US dollars per run")
     max_tokens: int | None = Field(None, ge=0, description="tokens (prompt + completion) per run")
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="dollars per million tokens (input, output) by provider:model"
+    )
     workspace: Path = Path("workspace")
     models_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "agentco" / "models")
     max_parallel_files: int | None = Field(
@@ -168,6 +171,8 @@ llm:
   max_token: 2048             # max completion tokens per call
   timeout: 120                # seconds per call
   max_retries: 4              # for 429 / 5xx / dropped connections / stalled streams
+  stall_timeout: 60           # seconds without a streamed token before the call is retried
+  # api_version: 2024-10-21   # Azure OpenAI: base_url is the endpoint, model the deployment name
   # context_length: 8192      # local models only
 
 # Per-role model overrides (product_manager, architect, project_manager, engineer, qa_engineer):
@@ -179,6 +184,8 @@ repair_llm_output: true       # tolerate slightly malformed JSON before validati
 output_attempts: 3            # tries to get schema-valid output, with the error fed back
 # max_budget: 2.0             # US dollars per run; the run stops before passing it
 # max_tokens: 500000          # optional token budget per run
+# prices:                     # $ per million tokens (input, output) for models genai-prices doesn't know
+#   vllm:my-finetune: [0.5, 1.5]
 workspace: workspace
 code_review: true
 run_tests: true

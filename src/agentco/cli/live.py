@@ -16,7 +16,8 @@ class LiveView:
 
     def call_started(self, who: str, what: str) -> None:
         self.active[who] = what
-        self.console.print(f"[bold cyan]{who}[/] [dim]is writing {what or 'a reply'}…[/]")
+        if self.stream:
+            self.console.print(f"[bold cyan]{who}[/] [dim]is writing {what or 'a reply'}…[/]")
 
     def token(self, who: str, text: str) -> None:
         if self.stream and len(self.active) == 1:
@@ -24,7 +25,8 @@ class LiveView:
 
     def call_finished(self, who: str, completion: Any) -> None:
         self.active.pop(who, None)
-        if self.stream:
-            self.console.out("")
+        if not self.stream:
+            return
+        self.console.out("")
         usage = completion.usage
         self.console.print(f"[dim]  {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens[/]")

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    idea: Annotated[str, typer.Argument(help="what to build, in one line")],
+    idea: Annotated[str | None, typer.Argument(help="what to build, in one line")] = None,
     investment: Investment = None,
     n_round: Annotated[int, typer.Option("--n-round", help="maximum rounds of the team")] = 20,
     code_review: Annotated[bool, typer.Option("--code-review/--no-code-review")] = True,
@@ -36,6 +36,9 @@ def run(
     """Turn an idea into a tested project (also: agentco "IDEA")."""
     from agentco.cli.session import Session
 
+    if idea is None and replay is None:
+        err_console().print('[red]say what to build: agentco "IDEA"[/]')
+        raise typer.Exit(2)
     options = {
         "idea": idea,
         "n_round": n_round,

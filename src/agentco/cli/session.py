@@ -155,7 +155,7 @@ class Session:
             cache = self.store.call_cache(self.replay_of)
         else:
             provider, cache = create_provider(ref, s.llm), self.store.call_cache(self.run_id)
-        meter = Meter(max_budget=s.max_budget, max_tokens=s.max_tokens)
+        meter = Meter(max_budget=s.max_budget, max_tokens=s.max_tokens, custom_prices=dict(s.prices))
         view = LiveView(self.console, stream=not self.quiet)
         llm = LLMClient(provider, meter, RetryPolicy(max_retries=s.llm.max_retries), s.llm.timeout, cache, view)
 

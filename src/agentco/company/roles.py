@@ -299,7 +299,7 @@ class QaEngineer(CompanyRole):
     async def write_tests(self) -> None:
         ws = self.workshop
         toolchain = ws.toolchain
-        ws.test_file = toolchain.test_file_for(ws.folder.root.name)
+        ws.test_file = toolchain.test_file_for(ws.prd.project_name if ws.prd else ws.folder.root.name)
         outlines = [(path, toolchain.outline(code)) for path, code in ws.code.items() if code.strip()]
         messages = self.prompt(
             "company/write_tests.j2",

@@ -131,8 +131,7 @@ class PythonToolchain:
 
     def import_hint(self, files: Sequence[str]) -> str:
         names = [(f, self.module_for(f)) for f in files if not _is_test_file(f)]
-        listing = "; ".join(f"{file} -> `import {module}`" for file, module in names if module)
-        return f"Tests run from the project root with it and src/ on sys.path, so import by module name: {listing}"
+        return ", ".join(f"`import {module}`" for _, module in names if module and not module.endswith("__main__"))
 
     def outline(self, source: str) -> str:
         from agentco.lang.python_outline import outline

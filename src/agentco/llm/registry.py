@@ -54,6 +54,10 @@ def api_key_for(ref: ModelRef, settings: LLMSettings, environ: dict[str, str] | 
 
 
 def create_provider(ref: ModelRef, settings: LLMSettings) -> Provider:
+    if ref.provider == "fake":
+        from agentco.testing.company import fake_provider
+
+        return fake_provider(ref.model)
     if ref.provider == "local":
         from agentco.llm.local import LocalProvider
 
@@ -70,5 +74,5 @@ def create_provider(ref: ModelRef, settings: LLMSettings) -> Provider:
         return OpenAICompatProvider(
             ref.provider, ref.model, settings, api_key_for(ref, settings), settings.base_url or default_url
         )
-    known = ", ".join(sorted([*OPENAI_COMPATIBLE, "anthropic", "local"]))
+    known = ", ".join(sorted([*OPENAI_COMPATIBLE, "anthropic", "local", "fake"]))
     raise ConfigError(f"unknown provider {ref.provider!r} (known: {known})", key="llm.model")

@@ -6,9 +6,12 @@ never by the prompt's wording, so editing a prompt does not break it.
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from agentco.llm.base import ChatRequest
 from agentco.llm.fake import FunctionModel
@@ -86,8 +89,33 @@ def _is_rewrite(request: ChatRequest) -> bool:
     return "Current version of" in request.messages[-1]["content"]
 
 
-def company_model(script: ProjectScript, *, delay: float = 0.0) -> FunctionModel:
-    return FunctionModel(script.answer, model=f"company-{script.project_name}", delay=delay)
+def company_model(script: ProjectScript, *, delay: float = 0.0, call_log: Path | None = None) -> FunctionModel:
+    """The scripted company; ``call_log`` gets one line per call actually made (for kill/resume tests)."""
+
+    def answer(request: ChatRequest) -> str:
+        text = script.answer(request)
+        if call_log is not None:
+            with call_log.open("a", encoding="utf-8") as log:
+                log.write(f"{request.schema_name}\n")
+        return text
+
+    return FunctionModel(answer, model=script.project_name, delay=delay)
+
+
+def fake_provider(spec: str) -> FunctionModel:
+    """``fake:roman`` or ``fake:roman?delay=0.05`` from the command line: a scripted company.
+
+    ``AGENTCO_FAKE_CALL_LOG`` names a file that records every call made.
+    """
+    name, _, query = spec.partition("?")
+    params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+    script = SCRIPTS.get(name)
+    if script is None:
+        from agentco.errors import ConfigError
+
+        raise ConfigError(f"no scripted project {name!r} (known: {', '.join(sorted(SCRIPTS))})", key="llm.model")
+    log = os.environ.get("AGENTCO_FAKE_CALL_LOG")
+    return company_model(copy.deepcopy(script), delay=float(params.get("delay", 0)), call_log=Path(log) if log else None)
 
 
 ROMAN = ProjectScript(
@@ -142,3 +170,6 @@ def test_range():
         to_roman(4000)
 """,
 )
+
+
+SCRIPTS = {"roman": ROMAN}
