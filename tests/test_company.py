@@ -50,7 +50,7 @@ async def test_the_company_builds_a_known_project_whose_tests_pass(tmp_path):
 
     root = tmp_path / "roman"
     assert outcome.project == root.resolve()
-    for path in [*DOCS, "roman.py", "tests/test_roman.py", "requirements.txt", "README.md", ".agentco/summary.json"]:
+    for path in [*DOCS, "roman.py", "tests/test_roman.py", ".agentco/test_plan.json", "requirements.txt", "README.md", ".agentco/summary.json"]:
         assert (root / path).is_file(), path
     assert (root / "docs/diagrams/class_diagram.mmd").read_text().startswith("classDiagram")
     assert "quadrantChart" in (root / "docs/prd.md").read_text()
@@ -58,7 +58,7 @@ async def test_the_company_builds_a_known_project_whose_tests_pass(tmp_path):
 
     summary = json.loads((root / ".agentco/summary.json").read_text())
     assert summary["status"] == "passed"
-    assert summary["tests_passed"] == 9 and summary["tests_failed"] == 0
+    assert summary["tests_passed"] == 10 and summary["tests_failed"] == 0
     assert summary["llm_calls"] == len(model.requests) == 6  # PRD, design, tasks, code, review, tests
     for key in ("prompt_tokens", "completion_tokens", "cost_usd", "wall_s"):
         assert key in summary

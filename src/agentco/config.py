@@ -26,7 +26,7 @@ class LLMSettings(BaseModel):
     api_version: str | None = Field(None, description="Azure OpenAI API version")
     temperature: float = Field(0.2, ge=0, le=2)
     max_token: int = Field(2048, gt=0, description="max completion tokens per call")
-    timeout: float = Field(120, gt=0, description="seconds per call")
+    timeout: float | None = Field(None, gt=0, description="seconds per call (default 120; 900 for local models)")
     stall_timeout: float = Field(60, gt=0, description="seconds without a streamed token")
     max_retries: int = Field(4, ge=0)
     context_length: int = Field(8192, gt=0, description="local models: context window")
@@ -169,7 +169,7 @@ llm:
   # api_key: sk-...           # better kept in OPENAI_API_KEY / ANTHROPIC_API_KEY
   temperature: 0.2
   max_token: 2048             # max completion tokens per call
-  timeout: 120                # seconds per call
+  # timeout: 120              # seconds per call (default 120 hosted, 900 local)
   max_retries: 4              # for 429 / 5xx / dropped connections / stalled streams
   stall_timeout: 60           # seconds without a streamed token before the call is retried
   # api_version: 2024-10-21   # Azure OpenAI: base_url is the endpoint, model the deployment name

@@ -13,7 +13,7 @@ PROMPTS_DIR = Path(__file__).parent / "prompts"
 def _environment(root: str):
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(root),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
@@ -21,6 +21,8 @@ def _environment(root: str):
         lstrip_blocks=True,
         autoescape=False,
     )
+    env.filters["pyrepr"] = repr  # Python literals in generated code
+    return env
 
 
 def render(name: str, /, root: Path | None = None, **variables: Any) -> str:

@@ -98,7 +98,13 @@ class Session:
     def execute(self) -> None:
         from agentco.company.run import run_company
 
-        llm, llm_for = self._models()
+        try:
+            llm, llm_for = self._models()
+        except AgentcoError as exc:
+            # The run is recorded already; without this it would read 'running' for ever.
+            self.store.update_run(self.run_id, status="failed", error=str(exc))
+            self.store.close()
+            raise
         self.console.print(f"[bold]run {self.run_id}[/] with {llm.ref}" + (" (resuming)" if self.resuming else ""))
         try:
             outcome = asyncio.run(
@@ -157,7 +163,8 @@ class Session:
             provider, cache = create_provider(ref, s.llm), self.store.call_cache(self.run_id)
         meter = Meter(max_budget=s.max_budget, max_tokens=s.max_tokens, custom_prices=dict(s.prices))
         view = LiveView(self.console, stream=not self.quiet)
-        llm = LLMClient(provider, meter, RetryPolicy(max_retries=s.llm.max_retries), s.llm.timeout, cache, view)
+        timeout = s.llm.timeout or (900.0 if ref.provider == "local" else 120.0)
+        llm = LLMClient(provider, meter, RetryPolicy(max_retries=s.llm.max_retries), timeout, cache, view)
 
         def llm_for(role: str) -> Any:
             if role not in s.roles or self.replay_of:

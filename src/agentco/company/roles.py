@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from agentco.company.diagrams import class_diagram, quadrant_chart, sequence_diagram
-from agentco.company.schemas import PRD, FileTask, Review, SystemDesign, task_breakdown_for, triage_for
+from agentco.company.schemas import PRD, FileTask, Review, SystemDesign, TestPlan, task_breakdown_for, triage_for
 from agentco.company.workshop import Workshop
 from agentco.core.action import Action
 from agentco.core.message import Message
@@ -64,7 +64,7 @@ class ProductManager(CompanyRole):
 
     async def write_prd(self, news: list[Message]) -> Message:
         ws = self.workshop
-        prd: PRD = await self.ask(self.prompt("company/write_prd.j2"), PRD, what="PRD")
+        prd: PRD = await self.ask(self.prompt("company/write_prd.j2"), PRD, max_tokens=1000, what="PRD")
         ws.prd = prd
         project = ws.open_project(ws.options.project_name or prd.project_name)
         quadrant = quadrant_chart(prd)
@@ -126,7 +126,7 @@ class ProjectManager(CompanyRole):
         ws = self.workshop
         assert ws.design is not None
         schema = task_breakdown_for(ws.design.file_list)
-        tasks = await self.ask(self.prompt("company/write_tasks.j2"), schema, what="task breakdown")
+        tasks = await self.ask(self.prompt("company/write_tasks.j2"), schema, max_tokens=800, what="task breakdown")
         kept, dropped = ws.toolchain.filter_requirements(tasks.required_packages)
         tasks.required_packages = kept
         tasks.tasks.sort(key=lambda t: ws.design.file_list.index(t.file))
@@ -217,7 +217,7 @@ class Engineer(CompanyRole):
             current=current,
             problems=problems,
         )
-        return await self.ask(messages, self.code_output(task.file), what=f"file {task.file}")
+        return await self.ask(messages, self.code_output(task.file), max_tokens=1500, what=f"file {task.file}")
 
     async def fix(self, request: dict[str, Any]) -> Message:
         ws = self.workshop
@@ -301,16 +301,17 @@ class QaEngineer(CompanyRole):
         toolchain = ws.toolchain
         ws.test_file = toolchain.test_file_for(ws.prd.project_name if ws.prd else ws.folder.root.name)
         outlines = [(path, toolchain.outline(code)) for path, code in ws.code.items() if code.strip()]
-        messages = self.prompt(
-            "company/write_tests.j2",
-            outlines=outlines,
-            test_file=ws.test_file,
-            max_tests=ws.options.max_tests,
-            import_hint=toolchain.import_hint(list(ws.code)),
-        )
-        code = await self.ask(messages, self.code_output(ws.test_file), what=f"file {ws.test_file}")
-        ws.folder.write(ws.test_file, code)
-        ws.folder.commit("Write the tests", self.name)
+        modules = [m for m in (toolchain.module_for(path) for path in ws.code) if m and "__" not in m]
+        messages = self.prompt("company/write_tests.j2", outlines=outlines, max_tests=ws.options.max_tests,
+                               example_module=modules[0] if modules else "module")
+        self.save_plan(await self.ask(messages, TestPlan, max_tokens=1500, what="test plan"), "Write the tests")
+
+    def save_plan(self, plan: TestPlan, commit_message: str) -> None:
+        ws = self.workshop
+        ws.test_plan = plan
+        ws.folder.write_json(".agentco/test_plan.json", plan.model_dump(mode="json"))
+        ws.folder.write(ws.test_file, render("company/code/test_file.py.j2", plan=plan) + "\n")
+        ws.folder.commit(commit_message, self.name)
 
     async def triage(self, report: Any) -> str:
         ws = self.workshop
@@ -322,17 +323,12 @@ class QaEngineer(CompanyRole):
         messages = self.prompt(
             "company/triage.j2", failures=failures, test_file=ws.test_file, test_code=ws.folder.read(ws.test_file)
         )
-        verdict = await self.ask(messages, triage_for(candidates), what="triage")
+        verdict = await self.ask(messages, triage_for(candidates), max_tokens=250, what="triage")
         return verdict.file_to_fix
 
     async def rewrite_tests(self, report: Any) -> None:
         ws = self.workshop
-        messages = self.prompt(
-            "company/fix_tests.j2",
-            failures=report.failures[:6],
-            test_file=ws.test_file,
-            test_code=ws.folder.read(ws.test_file),
-        )
-        code = await self.ask(messages, self.code_output(ws.test_file), what=f"file {ws.test_file}")
-        ws.folder.write(ws.test_file, code)
-        ws.folder.commit("Correct the tests to match the requirement", self.name)
+        messages = self.prompt("company/fix_tests.j2", failures=report.failures[:6],
+                               plan_json=ws.test_plan.model_dump_json())
+        plan = await self.ask(messages, TestPlan, max_tokens=1500, what="test plan")
+        self.save_plan(plan, "Correct the tests to match the requirement")

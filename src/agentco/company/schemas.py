@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import PurePosixPath
 from typing import Literal
@@ -136,3 +137,74 @@ def triage_for(files: list[str]) -> type[BaseModel]:
         reason=(str, Field(max_length=300)),
         file_to_fix=(Literal[tuple(files)], ...),
     )
+
+
+# --- QA: tests as data, rendered into a pytest file by agentco ---------------------------------
+class ValueCheck(BaseModel):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{2,50}$", description="snake_case test name")
+    setup: list[str] = Field(max_length=6, description='Python statements run first, e.g. "acct = Account(\'ann\', 10)"')
+    expression: str = Field(max_length=200, description='the Python expression under test, e.g. "to_roman(4)"')
+    expected: str = Field(max_length=200, description='Python expression of the expected value, e.g. "\'IV\'"; "" when it must raise')
+    raises: str = Field(max_length=60, description='exception class it must raise, e.g. "ValueError"; "" when it returns')
+
+    @model_validator(mode="after")
+    def _valid_python(self) -> ValueCheck:
+        for statement in self.setup:
+            _parse(statement, "exec", f"setup of {self.name}")
+        # a check that must raise may be a statement (an assignment to a read-only property, say)
+        _parse(self.expression, "exec" if self.raises.strip() else "eval", f"expression of {self.name}")
+        if bool(self.expected.strip()) == bool(self.raises.strip()):
+            raise ValueError(f"{self.name}: give exactly one of expected or raises")
+        if self.expected.strip():
+            _parse(self.expected, "eval", f"expected of {self.name}")
+        elif not re.fullmatch(r"[A-Za-z_][\w.]*", self.raises.strip()):
+            raise ValueError(f"{self.name}: raises must be an exception class name")
+        return self
+
+
+class InputFile(BaseModel):
+    name: str = Field(pattern=r"^[\w.-]{1,40}$", description="file name inside the test's temporary folder")
+    content: str = Field(max_length=400)
+
+
+class CommandStep(BaseModel):
+    args: list[str] = Field(min_length=1, max_length=10,
+                            description='arguments after "python", e.g. ["-m", "tool", "{tmp}/data.csv"]; {tmp} is the temporary folder')
+    exit_code: int = Field(ge=0, le=255)
+    stdout: str = Field(max_length=300, description="the exact expected output (stripped)")
+    check_stdout: bool = Field(description="false when the output does not matter")
+
+
+class CommandCheck(BaseModel):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{2,50}$")
+    files: list[InputFile] = Field(max_length=3, description="input files created first")
+    steps: list[CommandStep] = Field(min_length=1, max_length=6)
+
+
+class TestPlan(BaseModel):
+    """What QA will check; agentco turns it into a pytest file."""
+
+    __test__ = False
+    imports: list[str] = Field(max_length=4, description='e.g. "from roman import to_roman, from_roman"; [] for command-line tools')
+    value_checks: list[ValueCheck] = Field(max_length=12)
+    command_checks: list[CommandCheck] = Field(max_length=6)
+
+    @model_validator(mode="after")
+    def _usable(self) -> TestPlan:
+        for line in self.imports:
+            tree = _parse(line, "exec", "imports")
+            if not all(isinstance(node, ast.Import | ast.ImportFrom) for node in tree.body):
+                raise ValueError(f"imports may only hold import statements: {line!r}")
+        names = [c.name for c in self.value_checks] + [c.name for c in self.command_checks]
+        if not names:
+            raise ValueError("write at least one check")
+        if len(set(names)) != len(names):
+            raise ValueError("check names must be unique")
+        return self
+
+
+def _parse(source: str, mode: str, what: str) -> ast.AST:
+    try:
+        return ast.parse(source, mode=mode)
+    except SyntaxError as exc:
+        raise ValueError(f"{what} is not valid Python: {exc.msg}: {source!r}") from None

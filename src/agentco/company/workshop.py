@@ -39,6 +39,7 @@ class Workshop:
     tasks: TaskBreakdown | None = None
     code: dict[str, str] = field(default_factory=dict)
     test_file: str | None = None
+    test_plan: Any = None
     test_report: Any = None
     notes: list[str] = field(default_factory=list)
 

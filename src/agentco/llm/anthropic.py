@@ -44,7 +44,7 @@ class AnthropicProvider:
         self._secret = api_key
         self._stall = settings.stall_timeout
         self._client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=settings.base_url, timeout=settings.timeout, max_retries=0
+            api_key=api_key, base_url=settings.base_url, timeout=settings.timeout or 120.0, max_retries=0
         )
 
     async def complete(self, request: ChatRequest, on_token: TokenSink | None = None) -> Completion:

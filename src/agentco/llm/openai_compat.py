@@ -169,7 +169,7 @@ class OpenAICompatProvider:
         import openai  # a core dependency, but a heavy import: only when a provider is made
 
         self._sdk = openai
-        common: dict[str, Any] = {"api_key": api_key, "timeout": settings.timeout, "max_retries": 0}
+        common: dict[str, Any] = {"api_key": api_key, "timeout": settings.timeout or 120.0, "max_retries": 0}
         if provider_name == "azure":
             endpoint = base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
             version = settings.api_version or os.environ.get("OPENAI_API_VERSION")

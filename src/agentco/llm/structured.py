@@ -122,6 +122,8 @@ async def generate(
         )
         completion = await client.complete(request, who=who, what=spec.name)
         try:
+            if completion.finish_reason == "length" and spec.json_schema is None:
+                raise OutputInvalid(f"the answer was cut off at {max_tokens} tokens; write it more concisely")
             return Generation(spec.parse(completion.text), completion, attempt)
         except OutputInvalid as exc:
             last_error = str(exc)

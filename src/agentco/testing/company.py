@@ -21,7 +21,8 @@ from agentco.llm.fake import FunctionModel
 class ProjectScript:
     project_name: str
     files: dict[str, str]
-    tests: str
+    tests: dict
+    """The QA engineer's test plan (a ``TestPlan`` as JSON data)."""
     packages: list[str] = field(default_factory=list)
     review: Callable[[str], dict] = lambda path: {"issues": [], "verdict": "approve"}
     fixes: dict[str, list[str]] = field(default_factory=dict)
@@ -40,10 +41,10 @@ class ProjectScript:
         if name == "Triage":
             candidates = request.json_schema["properties"]["file_to_fix"]["enum"]
             return json.dumps({"reason": "the code is wrong", "file_to_fix": candidates[0]})
+        if name == "TestPlan":
+            return json.dumps(self.tests)
         if name.startswith("file "):
             path = name.removeprefix("file ")
-            if path.startswith("tests/"):
-                return self.tests
             if self.fixes.get(path) and _is_rewrite(request):
                 return self.fixes[path].pop(0)
             return self.files[path]
@@ -85,6 +86,10 @@ class ProjectScript:
         }
 
 
+def _check(name: str, expression: str, expected: str = "", raises: str = "", setup: tuple | list = ()) -> dict:
+    return {"name": name, "setup": list(setup), "expression": expression, "expected": expected, "raises": raises}
+
+
 def _is_rewrite(request: ChatRequest) -> bool:
     return "Current version of" in request.messages[-1]["content"]
 
@@ -115,7 +120,9 @@ def fake_provider(spec: str) -> FunctionModel:
 
         raise ConfigError(f"no scripted project {name!r} (known: {', '.join(sorted(SCRIPTS))})", key="llm.model")
     log = os.environ.get("AGENTCO_FAKE_CALL_LOG")
-    return company_model(copy.deepcopy(script), delay=float(params.get("delay", 0)), call_log=Path(log) if log else None)
+    return company_model(
+        copy.deepcopy(script), delay=float(params.get("delay", 0)), call_log=Path(log) if log else None
+    )
 
 
 ROMAN = ProjectScript(
@@ -148,28 +155,108 @@ def from_roman(s: str) -> int:
     return total
 ''',
     },
-    tests="""import pytest
-
-from roman import from_roman, to_roman
-
-
-@pytest.mark.parametrize("n,s", [(1, "I"), (4, "IV"), (1994, "MCMXCIV"), (3999, "MMMCMXCIX")])
-def test_round_trip(n, s):
-    assert to_roman(n) == s
-    assert from_roman(s) == n
-
-
-@pytest.mark.parametrize("bad", ["IIII", "VX", "", "ABC"])
-def test_invalid(bad):
-    with pytest.raises(ValueError):
-        from_roman(bad)
-
-
-def test_range():
-    with pytest.raises(ValueError):
-        to_roman(4000)
-""",
+    tests={
+        "imports": ["from roman import to_roman, from_roman"],
+        "value_checks": [
+            *(
+                _check(f"to_roman_{n}", f"to_roman({n})", repr(r))
+                for n, r in [(1, "I"), (4, "IV"), (1994, "MCMXCIV"), (3999, "MMMCMXCIX")]
+            ),
+            _check("from_roman_1994", "from_roman('MCMXCIV')", "1994"),
+            *(
+                _check(f"invalid_{i}", f"from_roman({bad!r})", raises="ValueError")
+                for i, bad in enumerate(["IIII", "VX", "", "ABC"])
+            ),
+            _check("out_of_range", "to_roman(4000)", raises="ValueError"),
+        ],
+        "command_checks": [],
+    },
 )
 
 
 SCRIPTS = {"roman": ROMAN}
+
+
+BANK = ProjectScript(
+    project_name="bank",
+    files={
+        "bank.py": '''"""Simple bank accounts with a history of every movement."""
+
+
+class InsufficientFunds(Exception):
+    """A withdrawal or transfer larger than the balance."""
+
+
+class Account:
+    def __init__(self, owner: str, balance: float = 0.0):
+        if balance < 0:
+            raise ValueError("the opening balance cannot be negative")
+        self.owner = owner
+        self._balance = balance
+        self._history: list[tuple[str, float]] = []
+
+    @property
+    def balance(self) -> float:
+        return self._balance
+
+    def history(self) -> list[tuple[str, float]]:
+        return list(self._history)
+
+    def deposit(self, amount: float) -> None:
+        _check_positive(amount)
+        self._balance += amount
+        self._history.append(("deposit", amount))
+
+    def withdraw(self, amount: float) -> None:
+        self._take(amount)
+        self._history.append(("withdraw", amount))
+
+    def transfer(self, to: "Account", amount: float) -> None:
+        if to is self:
+            raise ValueError("cannot transfer to the same account")
+        self._take(amount)
+        to._balance += amount
+        self._history.append(("transfer_out", amount))
+        to._history.append(("transfer_in", amount))
+
+    def _take(self, amount: float) -> None:
+        _check_positive(amount)
+        if amount > self._balance:
+            raise InsufficientFunds(f"balance {self._balance} is less than {amount}")
+        self._balance -= amount
+
+
+def _check_positive(amount: float) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or amount <= 0:
+        raise ValueError(f"amount must be positive: {amount!r}")
+''',
+    },
+    tests={
+        "imports": ["from bank import Account, InsufficientFunds"],
+        "value_checks": [
+            _check(
+                "deposit_and_withdraw",
+                "a.balance",
+                "12",
+                setup=["a = Account('ann', 10)", "a.deposit(5)", "a.withdraw(3)"],
+            ),
+            _check(
+                "history_in_order",
+                "a.history()",
+                "[('deposit', 5), ('withdraw', 3)]",
+                setup=["a = Account('ann', 10)", "a.deposit(5)", "a.withdraw(3)"],
+            ),
+            _check(
+                "transfer_both_ways",
+                "(a.balance, b.balance, b.history())",
+                "(6, 4, [('transfer_in', 4)])",
+                setup=["a, b = Account('ann', 10), Account('bob')", "a.transfer(b, 4)"],
+            ),
+            _check("deposit_must_be_positive", "Account('ann').deposit(-1)", raises="ValueError"),
+            _check("overdraft", "Account('ann', 1).withdraw(5)", raises="InsufficientFunds"),
+            _check("balance_read_only", "Account('ann').balance = 100", raises="AttributeError"),
+        ],
+        "command_checks": [],
+    },
+)
+SCRIPTS["bank"] = BANK
