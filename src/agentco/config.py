@@ -103,11 +103,13 @@ def _env_layer(environ: dict[str, str]) -> dict[str, Any]:
     """``AGENTCO_LLM__MODEL=x`` -> {"llm": {"model": "x"}}; ``AGENTCO_MODEL`` is short for it."""
     layer: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith("AGENTCO_") or name == "AGENTCO_ALLOW_MODEL_REQUESTS":
+        if not name.startswith("AGENTCO_"):
             continue
         path = name[len("AGENTCO_") :].lower().split("__")
         if path == ["model"]:
             path = ["llm", "model"]
+        if path[0] not in Settings.model_fields:
+            continue  # AGENTCO_SANDBOX, AGENTCO_ALLOW_MODEL_REQUESTS...: switches read where they apply
         node = layer
         for part in path[:-1]:
             node = node.setdefault(part, {})

@@ -1,0 +1,87 @@
+"""What every benchmark result carries (date, machine, model, command line), JSON output and tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def repo_root() -> Path | None:
+    """The checkout agentco runs from (src layout), or None for an installed wheel."""
+    root = Path(__file__).resolve().parents[3]
+    return root if (root / "pyproject.toml").is_file() and (root / "src" / "agentco").is_dir() else None
+
+
+def results_dir() -> Path:
+    root = repo_root()
+    return (root if root else Path.cwd()) / "bench" / "results"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def envelope(benchmark: str, model: str | None, results: dict[str, Any], argv: Sequence[str] | None = None) -> dict:
+    from agentco import __version__
+
+    return {
+        "benchmark": benchmark,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "agentco": __version__,
+        "machine": machine(),
+        "model": model,
+        "command": " ".join(["agentco", *(sys.argv[1:] if argv is None else argv)]),
+        **results,
+    }
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    out = Table(title=title, box=box.SIMPLE_HEAD)
+    for i, name in enumerate(columns):
+        out.add_column(name, justify="left" if i == 0 else "right")
+    for row in rows:
+        out.add_row(*(fmt(cell) for cell in row))
+    return out
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 0.01 and value else f"{value:.2f}"
+    return str(value)
+
+
+def mean(values: Iterable[float | int | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None

@@ -1,0 +1,331 @@
+"""The project suite: run the company on each task, then judge the result with the task's own acceptance tests.
+
+A task is a folder holding ``prompt.md`` (the idea, as a user types it) and ``test_acceptance.py``
+(reads the generated project's root from ``PROJECT``). Each run is a separate ``agentco run``
+process with a deadline, so one task that crashes or hangs costs only itself. The acceptance tests
+are ours, so they run outside the sandbox with this interpreter; they do import the generated code.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from agentco.bench.report import mean, repo_root
+from agentco.errors import ConfigError
+from agentco.sandbox.process import run_capped
+
+ACCEPTANCE_FILE = "test_acceptance.py"
+_DOC_SUFFIXES = {".md", ".rst", ".txt", ".json", ".mmd", ".cfg", ".toml", ".ini", ".yaml", ".yml", ""}
+_NUMERIC = (
+    "wall_s",
+    "llm_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "loc",
+    "own_tests_passed",
+    "own_tests_failed",
+    "acceptance_passed",
+    "acceptance_total",
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    path: Path
+    prompt: str
+
+    @property
+    def acceptance(self) -> Path:
+        return self.path / ACCEPTANCE_FILE
+
+
+@dataclass
+class TaskRun:
+    task: str
+    run: int
+    status: str  # the run's own status (passed, failed, ...), or crashed / timeout
+    exit_code: int
+    wall_s: float
+    llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    loc: int
+    own_tests_passed: int | None
+    own_tests_failed: int | None
+    acceptance_passed: int
+    acceptance_total: int
+    project: str
+    error: str | None = None
+
+    @property
+    def fully_passing(self) -> bool:
+        return self.acceptance_total > 0 and self.acceptance_passed == self.acceptance_total
+
+    @property
+    def tokens_per_loc(self) -> float | None:
+        return round(self.completion_tokens / self.loc, 2) if self.loc else None
+
+
+def default_tasks_dir() -> Path:
+    """``../shared/bench/tasks`` next to the checkout, wherever agentco is run from."""
+    candidates = [Path.cwd() / "../shared/bench/tasks", Path.cwd() / "shared/bench/tasks"]
+    root = repo_root()
+    if root is not None:
+        candidates.insert(0, root.parent / "shared" / "bench" / "tasks")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    raise ConfigError("no tasks folder found (looked for ../shared/bench/tasks); pass TASKS_DIR")
+
+
+def find_tasks(root: Path, names: Sequence[str] = ()) -> list[Task]:
+    if not root.is_dir():
+        raise ConfigError(f"tasks folder {root} does not exist")
+    found = {
+        folder.name: Task(folder.name, folder.resolve(), (folder / "prompt.md").read_text(encoding="utf-8").strip())
+        for folder in sorted(root.iterdir())
+        if (folder / "prompt.md").is_file() and (folder / ACCEPTANCE_FILE).is_file()
+    }
+    if unknown := [n for n in names if n not in found]:
+        raise ConfigError(f"no task {', '.join(unknown)} in {root} (found: {', '.join(found) or 'none'})")
+    tasks = [found[n] for n in names] if names else list(found.values())
+    if not tasks:
+        raise ConfigError(f"no tasks in {root}: a task is a folder with prompt.md and {ACCEPTANCE_FILE}")
+    return tasks
+
+
+def expected_tests(test_file: Path) -> int:
+    """How many tests the file defines (parametrized ones counted per case), so that a project
+    whose import breaks collection still scores 0 of the full count rather than 0 of 1."""
+    count = 0
+    for node in ast.walk(ast.parse(test_file.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+            cases = 1
+            for decorator in node.decorator_list:
+                is_parametrize = isinstance(decorator, ast.Call) and ast.unparse(decorator.func).endswith("parametrize")
+                if is_parametrize and len(decorator.args) > 1 and isinstance(decorator.args[1], ast.List | ast.Tuple):
+                    cases *= len(decorator.args[1].elts)
+            count += cases
+    return count
+
+
+def source_lines(project: Path, files: Sequence[str]) -> int:
+    """Non-blank lines of the generated source files; tests and documents do not count."""
+    total = 0
+    for name in files:
+        path = Path(name)
+        if path.suffix.lower() in _DOC_SUFFIXES or _is_test_path(path) or path.parts[:1] == ("docs",):
+            continue
+        try:
+            text = (project / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        total += sum(1 for line in text.splitlines() if line.strip())
+    return total
+
+
+def _is_test_path(path: Path) -> bool:
+    return (
+        path.name.startswith("test_")
+        or path.stem.endswith("_test")
+        or path.name == "conftest.py"
+        or any(part in ("tests", "test") for part in path.parts[:-1])
+    )
+
+
+def _source_files(project: Path) -> list[str]:
+    skip = {".git", ".venv", ".agentco", "docs", "__pycache__"}
+    return [
+        str(p.relative_to(project))
+        for p in project.rglob("*")
+        if p.is_file() and not skip.intersection(p.relative_to(project).parts)
+    ]
+
+
+def run_acceptance(task: Task, project: Path, out_dir: Path, timeout: float = 300) -> tuple[int, int, str | None]:
+    """(passed, total, problem) of the task's acceptance tests against ``project``."""
+    junit = out_dir / "acceptance.xml"
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(task.path)]
+    argv += [f"--junitxml={junit}", str(task.acceptance)]
+    env = {**os.environ, "PROJECT": str(project), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = run_capped(argv, env=env, cwd=out_dir, timeout=timeout, cap=16 * 1024)
+    expected = expected_tests(task.acceptance)
+    (out_dir / "acceptance.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    if not junit.is_file():
+        return 0, expected, f"no acceptance report (pytest exited {done.returncode}, timed out: {done.timed_out})"
+    cases = list(ET.parse(junit).getroot().iter("testcase"))
+    passed = sum(not any(child.tag in ("failure", "error", "skipped") for child in case) for case in cases)
+    return passed, max(len(cases), expected), None
+
+
+def run_task(task: Task, model: str, workspace: Path, *, run: int = 1, timeout: float = 1800) -> TaskRun:
+    """One ``agentco run`` of the task in a fresh workspace, then its acceptance tests.
+
+    ``{task}`` in ``model`` is replaced by the task's name: ``fake:{task}`` plays each task's scripted company.
+    """
+    ws = workspace / f"{task.name}-{run}"
+    if ws.exists():
+        ws = workspace / f"{task.name}-{run}-{time.strftime('%H%M%S')}"
+    ws.mkdir(parents=True)
+    argv = [sys.executable, "-m", "agentco", "run", task.prompt, "--project-name", task.name]
+    argv += ["--workspace", str(ws), "-q", "--model", model.replace("{task}", task.name)]
+    start = time.monotonic()
+    done = run_capped(argv, env=dict(os.environ), cwd=ws, timeout=timeout, cap=32 * 1024)
+    wall = time.monotonic() - start
+    (ws / "agentco.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    project = ws / task.name
+    summary = _read_summary(project) or _stored_summary(ws)
+    error = None
+    if done.timed_out:
+        status, error = "timeout", f"no result within {timeout:.0f}s"
+    elif "status" in summary and done.returncode in (0, 1):
+        status = summary["status"]
+    else:
+        status = "crashed"
+        error = _last_line(done.stderr) or f"exit status {done.returncode}"
+    if project.is_dir():
+        passed, total, problem = run_acceptance(task, project, ws)
+        error = error or problem
+    else:
+        passed, total = 0, expected_tests(task.acceptance)
+        error = error or "no project was created"
+    files = summary.get("files") or (_source_files(project) if project.is_dir() else [])
+    return TaskRun(
+        task=task.name,
+        run=run,
+        status=status,
+        exit_code=done.returncode,
+        wall_s=round(wall, 2),
+        llm_calls=int(summary.get("llm_calls") or 0),
+        prompt_tokens=int(summary.get("prompt_tokens") or 0),
+        completion_tokens=int(summary.get("completion_tokens") or 0),
+        cost_usd=float(summary.get("cost_usd") or 0.0),
+        loc=source_lines(project, files),
+        own_tests_passed=summary.get("tests_passed"),
+        own_tests_failed=summary.get("tests_failed"),
+        acceptance_passed=passed,
+        acceptance_total=total,
+        project=str(project),
+        error=error,
+    )
+
+
+def _read_summary(project: Path) -> dict[str, Any]:
+    path = project / ".agentco" / "summary.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _stored_summary(workspace: Path) -> dict[str, Any]:
+    """Usage of a run that ended before writing its summary, from the workspace's run store."""
+    from agentco.store import RunStore, db_path
+
+    if not db_path(workspace).is_file():
+        return {}
+    with RunStore.open(workspace) as store:
+        runs = store.list_runs()
+    if not runs:
+        return {}
+    r = runs[0]
+    return {
+        "llm_calls": r.llm_calls,
+        "prompt_tokens": r.prompt_tokens,
+        "completion_tokens": r.completion_tokens,
+        "cost_usd": r.cost_usd,
+    }
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def run_suite(
+    tasks: Sequence[Task],
+    model: str,
+    workspace: Path,
+    *,
+    repeat: int = 1,
+    timeout: float = 1800,
+    on_run: Callable[[TaskRun], None] | None = None,
+) -> dict[str, Any]:
+    """Every task ``repeat`` times; returns per-task means and each run, and the suite's totals."""
+    runs: list[TaskRun] = []
+    for i in range(1, repeat + 1):
+        for task in tasks:
+            result = run_task(task, model, workspace, run=i, timeout=timeout)
+            runs.append(result)
+            if on_run is not None:
+                on_run(result)
+    return summarize(runs, repeat)
+
+
+def summarize(runs: Sequence[TaskRun], repeat: int) -> dict[str, Any]:
+    per_task: dict[str, Any] = {}
+    for name in dict.fromkeys(r.task for r in runs):
+        mine = [r for r in runs if r.task == name]
+        means = {key: _round(mean(getattr(r, key) for r in mine)) for key in _NUMERIC}
+        means["tokens_per_loc"] = _ratio(means["completion_tokens"], means["loc"])
+        means["fully_passing"] = _round(mean(r.fully_passing for r in mine))
+        per_task[name] = {"mean": means, "runs": [_run_record(r) for r in mine]}
+    totals = {key: _round(sum(getattr(r, key) or 0 for r in runs) / repeat) for key in _NUMERIC}
+    totals["tasks"] = len(per_task)
+    totals["tasks_fully_passing"] = _round(sum(r.fully_passing for r in runs) / repeat)
+    totals["acceptance_rate"] = _ratio(totals["acceptance_passed"], totals["acceptance_total"])
+    totals["tokens_per_loc"] = _ratio(totals["completion_tokens"], totals["loc"])
+    return {"repeat": repeat, "totals": totals, "tasks": per_task}
+
+
+def _run_record(r: TaskRun) -> dict[str, Any]:
+    return {**asdict(r), "fully_passing": r.fully_passing, "tokens_per_loc": r.tokens_per_loc}
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def _round(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else round(value, 3)
+
+
+def suite_table(report: dict[str, Any]) -> Any:
+    from agentco.bench.report import table
+
+    columns = ["task", "acceptance", "full", "wall s", "calls", "prompt tok", "compl tok", "cost $", "LOC"]
+    columns += ["tok/LOC", "own tests"]
+    rows = []
+    for name, entry in [*report["tasks"].items(), ("TOTAL", {"mean": report["totals"]})]:
+        m = entry["mean"]
+        full = m["tasks_fully_passing"] if name == "TOTAL" else m["fully_passing"]
+        own = f"{m['own_tests_passed'] or 0}/{(m['own_tests_passed'] or 0) + (m['own_tests_failed'] or 0)}"
+        rows.append([
+            name,
+            f"{m['acceptance_passed']}/{m['acceptance_total']}",
+            full,
+            m["wall_s"],
+            m["llm_calls"],
+            m["prompt_tokens"],
+            m["completion_tokens"],
+            m["cost_usd"],
+            m["loc"],
+            m["tokens_per_loc"],
+            own,
+        ])  # fmt: skip
+    title = "project suite" + (f" (mean of {report['repeat']} runs)" if report["repeat"] > 1 else "")
+    return table(title, columns, rows)

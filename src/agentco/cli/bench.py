@@ -1,0 +1,205 @@
+"""``agentco bench``: benchmarks of the product (project suite, HumanEval, overhead, local model speed)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from agentco.cli.common import err_console
+
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="provider:model (default: from config)")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="where to write the JSON results")]
+Mode = Literal["bare", "loop", "both"]
+
+
+def register(app: typer.Typer) -> None:
+    bench = typer.Typer(help="Measure the product: project tasks, HumanEval, overhead, local model speed.",
+                        no_args_is_help=True)  # fmt: skip
+    bench.command("suite")(suite)
+    bench.command("humaneval")(humaneval)
+    bench.command("overhead")(overhead)
+    bench.command("local")(local)
+    bench.command("all")(run_all)
+    app.add_typer(bench, name="bench")
+
+
+def suite(
+    tasks_dir: Annotated[Path | None, typer.Argument(help="folder of tasks (default ../shared/bench/tasks)")] = None,
+    model: ModelOpt = None,
+    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="run only this task (repeatable)")] = None,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="runs of each task")] = 1,
+    timeout: Annotated[float, typer.Option("--timeout", help="seconds per task run")] = 1800,
+    workspace: Annotated[Path | None, typer.Option("--workspace", help="where the projects go")] = None,
+    out: OutOpt = None,
+) -> None:
+    """Run the company on each task and score the projects with the tasks' acceptance tests."""
+    name = _model_name(model)
+    report = _suite(tasks_dir, name, task or [], repeat, timeout, workspace)
+    _finish("suite", report, out, _suite_table, name)
+
+
+def humaneval(
+    model: ModelOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="first N problems (default all 164)")] = None,
+    mode: Annotated[Mode, typer.Option("--mode", help="bare: one call; loop: write, test, fix")] = "both",
+    fix_rounds: Annotated[int, typer.Option("--fix-rounds", min=0, help="rewrites after failing own tests")] = 2,
+    task_id: Annotated[list[str] | None, typer.Option("--task-id", help="e.g. HumanEval/0 (repeatable)")] = None,
+    out: OutOpt = None,
+) -> None:
+    """HumanEval pass@1, judged with the official tests in the sandbox; bare call and engineer loop side by side."""
+    name = _model_name(model)
+    report = _humaneval(name, limit, mode, fix_rounds, task_id or [])
+    _finish("humaneval", report, out, _humaneval_table, name)
+
+
+def overhead(
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="fresh processes per start-up timing")] = 5,
+    calls: Annotated[int, typer.Option("--calls", min=1, help="fake model calls for the per-call cost")] = 2000,
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="team rounds for the message rate")] = 200,
+    out: OutOpt = None,
+) -> None:
+    """agentco's own cost: import and --help time, per call, per message, memory, replay."""
+    from agentco.bench.overhead import overhead_table, run_overhead
+
+    _finish("overhead", run_overhead(repeat=repeat, calls=calls, rounds=rounds), out, overhead_table)
+
+
+def local(
+    run: Annotated[bool, typer.Option("--run/--read", help="measure now, or read the last results")] = False,
+    models: Annotated[str | None, typer.Option("--models", help="comma-separated local model names")] = None,
+) -> None:
+    """Local model speed (bench/local_model.py): load, prompt and generation speed, prefix reuse."""
+    from agentco.bench.local import local_table, read_results, run_local_bench
+
+    report = None if run else read_results()
+    if report is None:
+        report = run_local_bench(models)
+    _print(local_table(report))
+
+
+def run_all(
+    model: ModelOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="HumanEval problems")] = 20,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="runs of each suite task")] = 1,
+    timeout: Annotated[float, typer.Option("--timeout", help="seconds per suite task run")] = 1800,
+    workspace: Annotated[Path | None, typer.Option("--workspace", help="where the suite's projects go")] = None,
+    out: OutOpt = None,
+) -> None:
+    """Overhead, local model speed, the project suite and HumanEval; writes bench/results/latest.json."""
+    from agentco.bench.local import local_table, read_results, run_local_bench, script_path
+    from agentco.bench.overhead import overhead_table, run_overhead
+    from agentco.bench.report import envelope, results_dir, write_json
+    from agentco.errors import AgentcoError
+
+    name = _model_name(model)
+    sections: dict[str, Any] = {}
+
+    def section(key: str, produce: Any, show: Any, save: bool = True) -> None:
+        err_console().print(f"[bold]== {key}[/]")
+        try:
+            sections[key] = produce()
+        except AgentcoError as exc:
+            err_console().print(f"[red]{key} failed:[/] {exc}")
+            sections[key] = {"error": str(exc)}
+            return
+        if sections[key] is not None:
+            _print(show(sections[key]))
+        if sections[key] is not None and save:
+            write_json(results_dir() / f"{key}.json", envelope(key, name, sections[key]))
+
+    def local_results() -> dict[str, Any] | None:
+        return read_results() or (run_local_bench() if script_path() else None)
+
+    section("overhead", run_overhead, overhead_table)
+    section("local_model", local_results, local_table, save=False)  # bench/local_model.py writes its own
+    section("suite", lambda: _suite(None, name, [], repeat, timeout, workspace), _suite_table)
+    if name.startswith("fake:"):
+        sections["humaneval"] = {"skipped": f"{name} only plays a scripted company"}
+    else:
+        section("humaneval", lambda: _humaneval(name, limit, "both", 2, []), _humaneval_table)
+    path = write_json(out or results_dir() / "latest.json", envelope("all", name, sections))
+    err_console().print(f"wrote {path}")
+
+
+# --- the work behind the commands ------------------------------------------------------------
+def _model_name(model: str | None) -> str:
+    """The model a run would use, spelled out so the results say which one it was."""
+    from agentco.cli.common import settings_from_cli
+    from agentco.llm.registry import resolve_model
+
+    if model and "{task}" in model:  # resolved per task by the suite
+        return model
+    return str(resolve_model(settings_from_cli(model=model).llm)[0])
+
+
+def _suite(
+    tasks_dir: Path | None, model: str, names: list[str], repeat: int, timeout: float, workspace: Path | None
+) -> dict[str, Any]:
+    from agentco.bench.suite import default_tasks_dir, find_tasks, run_suite
+
+    root = tasks_dir.resolve() if tasks_dir else default_tasks_dir()
+    tasks = find_tasks(root, names)
+    workspace = (workspace or Path(tempfile.mkdtemp(prefix="agentco-bench-"))).resolve()
+    console = err_console()
+    console.print(f"{len(tasks)} tasks from {root}, {repeat} run(s) each, model {model}; projects in {workspace}")
+
+    def progress(r: Any) -> None:
+        console.print(
+            f"  {r.task} #{r.run}: {r.status}, acceptance {r.acceptance_passed}/{r.acceptance_total}, "
+            f"{r.llm_calls} calls, {r.wall_s:.1f} s" + (f" ({r.error})" if r.error else "")
+        )
+
+    report = run_suite(tasks, model, workspace, repeat=repeat, timeout=timeout, on_run=progress)
+    return {"tasks_dir": str(root), "workspace": str(workspace), **report}
+
+
+def _humaneval(model: str, limit: int | None, mode: Mode, fix_rounds: int, task_ids: list[str]) -> dict[str, Any]:
+    from agentco.bench.humaneval import client_for, load_problems, run_humaneval
+    from agentco.errors import ConfigError
+
+    if model.startswith("fake:"):
+        raise ConfigError(f"HumanEval needs a real model; {model} only plays a scripted company")
+    problems = load_problems(limit, task_ids)
+    modes = ("bare", "loop") if mode == "both" else (mode,)
+    console = err_console()
+    console.print(f"HumanEval: {len(problems)} problems, modes {', '.join(modes)}, model {model}")
+
+    def progress(r: Any) -> None:
+        mark = "[green]pass[/]" if r.passed else "[red]fail[/]"
+        extra = f", {r.fix_rounds} fixes" if r.fix_rounds else ""
+        console.print(f"  {r.task_id} {r.mode}: {mark} in {r.wall_s:.1f} s, {r.llm_calls} calls{extra}")
+
+    client = client_for(model)
+    return asyncio.run(run_humaneval(client, problems, modes, fix_rounds=fix_rounds, on_result=progress))
+
+
+def _suite_table(report: dict[str, Any]) -> Any:
+    from agentco.bench.suite import suite_table
+
+    return suite_table(report)
+
+
+def _humaneval_table(report: dict[str, Any]) -> Any:
+    from agentco.bench.humaneval import humaneval_table
+
+    return humaneval_table(report)
+
+
+def _finish(key: str, report: dict[str, Any], out: Path | None, show: Any, model: str | None = None) -> None:
+    from agentco.bench.report import envelope, results_dir, write_json
+
+    _print(show(report))
+    path = write_json(out or results_dir() / f"{key}.json", envelope(key, model, report))
+    err_console().print(f"wrote {path}")
+
+
+def _print(renderable: Any) -> None:
+    import sys
+
+    from rich.console import Console
+
+    Console(width=None if sys.stdout.isatty() else 160).print(renderable)
