@@ -50,7 +50,15 @@ async def test_the_company_builds_a_known_project_whose_tests_pass(tmp_path):
 
     root = tmp_path / "roman"
     assert outcome.project == root.resolve()
-    for path in [*DOCS, "roman.py", "tests/test_roman.py", ".agentco/test_plan.json", "requirements.txt", "README.md", ".agentco/summary.json"]:
+    for path in [
+        *DOCS,
+        "roman.py",
+        "tests/test_roman.py",
+        ".agentco/test_plan.json",
+        "requirements.txt",
+        "README.md",
+        ".agentco/summary.json",
+    ]:
         assert (root / path).is_file(), path
     assert (root / "docs/diagrams/class_diagram.mmd").read_text().startswith("classDiagram")
     assert "quadrantChart" in (root / "docs/prd.md").read_text()

@@ -47,8 +47,9 @@ def test_unknown_key_is_reported(tmp_path):
 
 
 def test_role_overrides_merge_over_the_default_model():
-    s = load_settings({"llm": {"model": "openai:gpt-4o-mini"}, "roles": {"engineer": {"model": "anthropic:x"}}},
-                      paths=[], environ={})
+    s = load_settings(
+        {"llm": {"model": "openai:gpt-4o-mini"}, "roles": {"engineer": {"model": "anthropic:x"}}}, paths=[], environ={}
+    )
     assert s.llm_for("engineer").model == "anthropic:x"
     assert s.llm_for("architect").model == "openai:gpt-4o-mini"
 

@@ -16,7 +16,7 @@ EXIT_CODES = {"ConfigError": 2, "MissingExtraError": 2, "BudgetExceeded": 3}
 def err_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def settings_from_cli(model: str | None = None, **overrides: Any) -> Settings:

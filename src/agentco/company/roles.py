@@ -302,8 +302,12 @@ class QaEngineer(CompanyRole):
         ws.test_file = toolchain.test_file_for(ws.prd.project_name if ws.prd else ws.folder.root.name)
         outlines = [(path, toolchain.outline(code)) for path, code in ws.code.items() if code.strip()]
         modules = [m for m in (toolchain.module_for(path) for path in ws.code) if m and "__" not in m]
-        messages = self.prompt("company/write_tests.j2", outlines=outlines, max_tests=ws.options.max_tests,
-                               example_module=modules[0] if modules else "module")
+        messages = self.prompt(
+            "company/write_tests.j2",
+            outlines=outlines,
+            max_tests=ws.options.max_tests,
+            example_module=modules[0] if modules else "module",
+        )
         self.save_plan(await self.ask(messages, TestPlan, max_tokens=1500, what="test plan"), "Write the tests")
 
     def save_plan(self, plan: TestPlan, commit_message: str) -> None:
@@ -328,7 +332,8 @@ class QaEngineer(CompanyRole):
 
     async def rewrite_tests(self, report: Any) -> None:
         ws = self.workshop
-        messages = self.prompt("company/fix_tests.j2", failures=report.failures[:6],
-                               plan_json=ws.test_plan.model_dump_json())
+        messages = self.prompt(
+            "company/fix_tests.j2", failures=report.failures[:6], plan_json=ws.test_plan.model_dump_json()
+        )
         plan = await self.ask(messages, TestPlan, max_tokens=1500, what="test plan")
         self.save_plan(plan, "Correct the tests to match the requirement")

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentco.company.project import ProjectFolder
 from agentco.company.roles import Architect, Engineer, ProductManager, ProjectManager, QaEngineer
 from agentco.company.workshop import CompanyOptions, Workshop
 from agentco.core.environment import Environment
@@ -73,24 +72,6 @@ class RunRecorder:
             self.store.update_run(self.run_id, **self.meter.summary(), wall_s=self.wall_s, **fields)
 
 
-def _recording_open(workshop: Workshop, recorder: RunRecorder) -> Callable[[str], ProjectFolder]:
-    """``workshop.open_project`` that records the folder in the store before creating it.
-
-    A run killed between creating its folder and finishing its first step must find that folder
-    recorded as its own, or the resume refuses to replace it. A folder that exists already and is
-    not this run's is never recorded: creating it fails, and a resume must not delete it either.
-    """
-    open_project = workshop.open_project
-
-    def open_and_record(name: str) -> ProjectFolder:
-        root = (workshop.options.workspace / name).resolve()
-        if not (root.exists() and any(root.iterdir())):
-            recorder.update(project_path=str(root))
-        return open_project(name)
-
-    return open_and_record
-
-
 def build_team(
     workshop: Workshop,
     llm: LLMClient,
@@ -130,7 +111,7 @@ async def run_company(
     recorder = RunRecorder(store, run_id, llm.meter, previous_wall_s)
     workshop = Workshop(idea.strip(), options, toolchain, on_write=recorder.artifact)
     workshop.on_stage = lambda name: recorder.step(name, workshop.project.root if workshop.project else None)
-    workshop.open_project = _recording_open(workshop, recorder)  # type: ignore[method-assign]
+    workshop.on_open = lambda root: recorder.update(project_path=str(root))
     team = build_team(workshop, llm, llm_for, role_kwargs or {}, recorder.message)
     recorder.update(status="running", error=None)
     try:

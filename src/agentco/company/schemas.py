@@ -142,10 +142,16 @@ def triage_for(files: list[str]) -> type[BaseModel]:
 # --- QA: tests as data, rendered into a pytest file by agentco ---------------------------------
 class ValueCheck(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{2,50}$", description="snake_case test name")
-    setup: list[str] = Field(max_length=6, description='Python statements run first, e.g. "acct = Account(\'ann\', 10)"')
+    setup: list[str] = Field(
+        max_length=6, description="Python statements run first, e.g. \"acct = Account('ann', 10)\""
+    )
     expression: str = Field(max_length=200, description='the Python expression under test, e.g. "to_roman(4)"')
-    expected: str = Field(max_length=200, description='Python expression of the expected value, e.g. "\'IV\'"; "" when it must raise')
-    raises: str = Field(max_length=60, description='exception class it must raise, e.g. "ValueError"; "" when it returns')
+    expected: str = Field(
+        max_length=200, description='Python expression of the expected value, e.g. "\'IV\'"; "" when it must raise'
+    )
+    raises: str = Field(
+        max_length=60, description='exception class it must raise, e.g. "ValueError"; "" when it returns'
+    )
 
     @model_validator(mode="after")
     def _valid_python(self) -> ValueCheck:
@@ -168,8 +174,11 @@ class InputFile(BaseModel):
 
 
 class CommandStep(BaseModel):
-    args: list[str] = Field(min_length=1, max_length=10,
-                            description='arguments after "python", e.g. ["-m", "tool", "{tmp}/data.csv"]; {tmp} is the temporary folder')
+    args: list[str] = Field(
+        min_length=1,
+        max_length=10,
+        description='arguments after "python", e.g. ["-m", "tool", "{tmp}/data.csv"]; {tmp} is the temporary folder',
+    )
     exit_code: int = Field(ge=0, le=255)
     stdout: str = Field(max_length=300, description="the exact expected output (stripped)")
     check_stdout: bool = Field(description="false when the output does not matter")
@@ -185,7 +194,9 @@ class TestPlan(BaseModel):
     """What QA will check; agentco turns it into a pytest file."""
 
     __test__ = False
-    imports: list[str] = Field(max_length=4, description='e.g. "from roman import to_roman, from_roman"; [] for command-line tools')
+    imports: list[str] = Field(
+        max_length=4, description='e.g. "from roman import to_roman, from_roman"; [] for command-line tools'
+    )
     value_checks: list[ValueCheck] = Field(max_length=12)
     command_checks: list[CommandCheck] = Field(max_length=6)
 

@@ -33,6 +33,8 @@ class Workshop:
     toolchain: Any
     on_write: Callable[[str, str], None] | None = None
     on_stage: Callable[[str], None] | None = None
+    on_open: Callable[[Path], None] | None = None
+    """Called with the project folder before it is created, unless it exists already (not ours)."""
     project: ProjectFolder | None = None
     prd: PRD | None = None
     design: SystemDesign | None = None
@@ -45,6 +47,9 @@ class Workshop:
 
     def open_project(self, name: str) -> ProjectFolder:
         root = (self.options.workspace / name).resolve()
+        if self.on_open is not None and not (root.exists() and any(root.iterdir())):
+            # recorded first, so a run killed while creating it can resume and replace its own folder
+            self.on_open(root)
         replace = self.options.replace_project is not None and root == self.options.replace_project.resolve()
         self.project = ProjectFolder.create(root, on_write=self.on_write, replace=replace)
         return self.project

@@ -62,17 +62,17 @@ def create_provider(ref: ModelRef, settings: LLMSettings) -> Provider:
         from agentco.llm.local import LocalProvider
 
         return LocalProvider(ref.model, settings)
+    if ref.provider not in OPENAI_COMPATIBLE and ref.provider != "anthropic":
+        known = ", ".join(sorted([*OPENAI_COMPATIBLE, "anthropic", "local", "fake"]))
+        raise ConfigError(f"unknown provider {ref.provider!r} (known: {known})", key="llm.model")
     check_allowed(ref)
     if ref.provider == "anthropic":
         from agentco.llm.anthropic import AnthropicProvider
 
         return AnthropicProvider(ref.model, settings, api_key_for(ref, settings))
-    if ref.provider in OPENAI_COMPATIBLE:
-        from agentco.llm.openai_compat import OpenAICompatProvider
+    from agentco.llm.openai_compat import OpenAICompatProvider
 
-        default_url, _ = OPENAI_COMPATIBLE[ref.provider]
-        return OpenAICompatProvider(
-            ref.provider, ref.model, settings, api_key_for(ref, settings), settings.base_url or default_url
-        )
-    known = ", ".join(sorted([*OPENAI_COMPATIBLE, "anthropic", "local", "fake"]))
-    raise ConfigError(f"unknown provider {ref.provider!r} (known: {known})", key="llm.model")
+    default_url, _ = OPENAI_COMPATIBLE[ref.provider]
+    return OpenAICompatProvider(
+        ref.provider, ref.model, settings, api_key_for(ref, settings), settings.base_url or default_url
+    )

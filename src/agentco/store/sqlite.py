@@ -175,6 +175,12 @@ def clean_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _project_column(path: Path | str | None) -> str:
+    # Empty means "no project folder yet"; resolving it would name the current directory, which a
+    # resume would then take for the run's own folder and be allowed to replace.
+    return str(Path(path).resolve()) if path else ""
+
+
 def _options_json(options: Mapping[str, Any]) -> str:
     try:
         return json.dumps(clean_options(options), sort_keys=True, ensure_ascii=False)
@@ -258,7 +264,7 @@ class RunStore:
                 db.execute(
                     "INSERT INTO runs (id, created_at, updated_at, idea, project_path, options_json)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (run_id, now, now, _redact(idea), str(Path(project_path).resolve()), _options_json(options)),
+                    (run_id, now, now, _redact(idea), _project_column(project_path), _options_json(options)),
                 )
         except sqlite3.IntegrityError:
             raise ValueError(f"run {run_id} already exists in {self.path}") from None
@@ -297,7 +303,7 @@ class RunStore:
             if name == "options":
                 columns["options_json"] = _options_json(value)
             elif name == "project_path":
-                columns[name] = str(Path(value).resolve())
+                columns[name] = _project_column(value)
             elif name in ("idea", "error"):
                 columns[name] = _redact(value)
             else:

@@ -1,0 +1,63 @@
+"""The whole company on the real 0.5B local model: the run completes and every artifact exists.
+
+The code need not pass acceptance tests; this shows the product works end to end on the embedded
+model with schema-constrained output, with no network and no API key.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.local_model, pytest.mark.slow]
+
+
+def test_a_tiny_idea_on_the_local_model(tmp_path):
+    idea = "Write a Python module greet.py with a function greet(name: str) -> str that returns 'Hello, NAME!'."
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentco",
+            idea,
+            "--model",
+            "local:qwen2.5-coder-0.5b",
+            "--workspace",
+            str(tmp_path),
+            "--project-name",
+            "greet",
+            "-q",
+            "--no-code-review",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=tmp_path,
+    )
+    root = tmp_path / "greet"
+    assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: the project's own tests failed
+    for path in [
+        "docs/prd.md",
+        "docs/prd.json",
+        "docs/design.md",
+        "docs/design.json",
+        "docs/tasks.md",
+        "docs/tasks.json",
+        "docs/diagrams/class_diagram.mmd",
+        "docs/diagrams/sequence_diagram.mmd",
+        "docs/diagrams/competitive_quadrant.mmd",
+        "requirements.txt",
+        "README.md",
+        ".agentco/summary.json",
+    ]:
+        assert (root / path).is_file(), path
+    summary = json.loads((root / ".agentco/summary.json").read_text())
+    assert summary["llm_calls"] >= 5 and summary["completion_tokens"] > 0 and summary["cost_usd"] == 0
+    assert summary["tests_passed"] is not None
+    assert summary["files"], "the engineer wrote at least one source file"
+    for path in summary["files"]:
+        compile((root / path).read_text(), path, "exec")  # every file parses
+    assert list((root / "tests").glob("test_*.py"))
+    log = subprocess.run(["git", "log", "--format=%an"], cwd=root, capture_output=True, text=True).stdout
+    assert "Alice (Product Manager)" in log and "Edward (QA Engineer)" in log
