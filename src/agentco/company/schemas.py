@@ -32,7 +32,7 @@ class PoolItem(BaseModel):
 class PRD(BaseModel):
     """The product requirements document."""
 
-    project_name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="snake_case, e.g. the package name")
+    project_name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40, description="snake_case, e.g. the package name")
     product_goals: list[str] = Field(min_length=1, max_length=3)
     user_stories: list[str] = Field(min_length=1, max_length=5)
     competitive_analysis: list[Competitor] = Field(min_length=1, max_length=4)
@@ -141,7 +141,7 @@ def triage_for(files: list[str]) -> type[BaseModel]:
 
 # --- QA: tests as data, rendered into a pytest file by agentco ---------------------------------
 class ValueCheck(BaseModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{2,50}$", description="snake_case test name")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50, description="snake_case test name")
     setup: list[str] = Field(
         max_length=6, description="Python statements run first, e.g. \"acct = Account('ann', 10)\""
     )
@@ -169,7 +169,7 @@ class ValueCheck(BaseModel):
 
 
 class InputFile(BaseModel):
-    name: str = Field(pattern=r"^[\w.-]{1,40}$", description="file name inside the test's temporary folder")
+    name: str = Field(pattern=r"^[\w.-]+$", max_length=40, description="file name inside the test's temporary folder")
     content: str = Field(max_length=400)
 
 
@@ -185,7 +185,7 @@ class CommandStep(BaseModel):
 
 
 class CommandCheck(BaseModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{2,50}$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50)
     files: list[InputFile] = Field(max_length=3, description="input files created first")
     steps: list[CommandStep] = Field(min_length=1, max_length=6)
 

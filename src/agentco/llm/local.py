@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,6 +141,30 @@ def _chat_formatter(llama_cpp: Any, llm: Any) -> Any | None:
     )
 
 
+_BOUNDED_REPEAT = re.compile(r"\{\d*,?\d*\}")
+
+
+def grammar_schema(schema: Any) -> Any:
+    """The schema without string-length bounds and bounded regex repeats, for llama.cpp's grammar.
+
+    llama.cpp spells ``maxLength: 800`` as 800 nested optional rules: sampling crawls, and long or
+    nested bounds have crashed the process. Lengths and patterns are still enforced afterwards,
+    when pydantic validates the answer (and the error goes back to the model).
+    """
+    if isinstance(schema, dict):
+        out = {}
+        for key, value in schema.items():
+            if key in {"maxLength", "minLength"}:
+                continue
+            if key == "pattern" and isinstance(value, str) and _BOUNDED_REPEAT.search(value):
+                continue
+            out[key] = grammar_schema(value)
+        return out
+    if isinstance(schema, list):
+        return [grammar_schema(item) for item in schema]
+    return schema
+
+
 class LocalProvider:
     """``local:qwen2.5-coder-1.5b`` (fetched on first use) or ``local:/path/to/any.gguf``."""
 
@@ -189,7 +214,7 @@ class LocalProvider:
             max_tokens = self._fit(loaded, request)
             kwargs: dict[str, Any] = {}
             if request.json_schema is not None:
-                kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
+                kwargs["response_format"] = {"type": "json_object", "schema": grammar_schema(request.json_schema)}
             try:
                 chunks = loaded.llm.create_chat_completion(
                     messages=request.messages,
