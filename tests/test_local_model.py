@@ -166,3 +166,24 @@ def test_missing_llama_cpp_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
     with pytest.raises(MissingExtraError, match=r"agentco\[local\]"):
         local._llama_cpp()
+
+
+@pytest.mark.local_model
+async def test_a_schema_llama_cpp_cannot_compile_is_an_error_not_a_crash(provider) -> None:  # type: ignore[no-untyped-def]
+    from agentco.errors import ProviderError
+
+    schema = {"type": "object", "properties": {"n": {"type": "string", "pattern": r"^[\w.-]+$"}}, "required": ["n"]}
+    with pytest.raises(ProviderError, match="grammar"):
+        await provider.complete(ask("Name a file.", json_schema=schema, schema_name="Bad"))
+    assert (await provider.complete(ask("Say hi.", max_tokens=4))).text
+
+
+@pytest.mark.local_model
+async def test_every_company_schema_compiles_to_a_grammar(provider) -> None:  # type: ignore[no-untyped-def]
+    from agentco.company import schemas
+    from agentco.llm.local import check_grammar, grammar_schema
+
+    loaded = provider.ensure_ready()
+    for model in (schemas.PRD, schemas.SystemDesign, schemas.task_breakdown_for(["a.py", "pkg/b.py"]),
+                  schemas.Review, schemas.TestPlan, schemas.triage_for(["a.py", "tests/test_a.py"])):
+        check_grammar(loaded, grammar_schema(model.model_json_schema()), model.__name__)

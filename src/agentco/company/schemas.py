@@ -169,7 +169,7 @@ class ValueCheck(BaseModel):
 
 
 class InputFile(BaseModel):
-    name: str = Field(pattern=r"^[\w.-]+$", max_length=40, description="file name inside the test's temporary folder")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=40, description="file name inside the test's temporary folder")
     content: str = Field(max_length=400)
 
 

@@ -165,6 +165,20 @@ def grammar_schema(schema: Any) -> Any:
     return schema
 
 
+def check_grammar(loaded: LoadedModel, schema: Any, name: str) -> None:
+    """Compile the schema's grammar once first: llama-cpp-python crashes the process on one it cannot parse."""
+    import json
+
+    import llama_cpp
+    from llama_cpp import llama_grammar
+
+    text = llama_grammar.json_schema_to_gbnf(json.dumps(schema))
+    sampler = llama_cpp.llama_sampler_init_grammar(loaded.llm._model.vocab, text.encode(), b"root")
+    if not sampler:
+        raise ProviderError(f"llama.cpp cannot turn the JSON schema of {name} into a grammar (an unsupported pattern?)")
+    llama_cpp.llama_sampler_free(sampler)
+
+
 class LocalProvider:
     """``local:qwen2.5-coder-1.5b`` (fetched on first use) or ``local:/path/to/any.gguf``."""
 
@@ -214,7 +228,9 @@ class LocalProvider:
             max_tokens = self._fit(loaded, request)
             kwargs: dict[str, Any] = {}
             if request.json_schema is not None:
-                kwargs["response_format"] = {"type": "json_object", "schema": grammar_schema(request.json_schema)}
+                schema = grammar_schema(request.json_schema)
+                check_grammar(loaded, schema, request.schema_name)
+                kwargs["response_format"] = {"type": "json_object", "schema": schema}
             try:
                 chunks = loaded.llm.create_chat_completion(
                     messages=request.messages,
