@@ -66,6 +66,8 @@ class Result:
     reuse_warm_ttft_s: float
     reused_tokens: int
     reuse_speedup: float
+    other_cpu_share: float | None = None
+    """Share of the machine's CPU time that other processes used during this row; over ~0.1 skews it."""
 
 
 def request(question: str, max_tokens: int) -> ChatRequest:
@@ -87,7 +89,28 @@ async def timed(provider: LocalProvider, req: ChatRequest) -> tuple[float, float
     return ttft, total, completion.usage.prompt_tokens, stats.reused, completion.usage.completion_tokens
 
 
+def _cpu_snapshot() -> tuple[float, float, float] | None:
+    """(machine busy seconds, machine total seconds, this process's CPU seconds), Linux only."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except OSError:
+        return None
+    hz = os.sysconf("SC_CLK_TCK")
+    idle, total = fields[3] + fields[4], sum(fields)
+    own = os.times()
+    return (total - idle) / hz, total / hz, own.user + own.system
+
+
+def other_cpu_share(before: tuple[float, float, float] | None) -> float | None:
+    after = _cpu_snapshot()
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    others = (after[0] - before[0]) - (after[2] - before[2])
+    return round(max(0.0, others) / (after[1] - before[1]), 2)
+
+
 async def bench(name: str, n_ctx: int, gen_tokens: int) -> Result:
+    cpu_before = _cpu_snapshot()
     path = resolve(name, default_models_dir())
     settings = LLMSettings(context_length=n_ctx)
 
@@ -118,6 +141,7 @@ async def bench(name: str, n_ctx: int, gen_tokens: int) -> Result:
         reuse_warm_ttft_s=round(warm_ttft, 2),
         reused_tokens=reused,
         reuse_speedup=round(cold_ttft / warm_ttft, 1),
+        other_cpu_share=other_cpu_share(cpu_before),
     )
 
 
@@ -130,7 +154,6 @@ def main() -> None:
     args = parser.parse_args()
 
     names = [n.strip() for n in args.models.split(",") if n.strip()]
-    load_before = os.getloadavg()[0]  # other work on the machine skews every figure below
     for name in names:
         pull(name, default_models_dir())
     results = [asyncio.run(bench(name, args.n_ctx, args.gen_tokens)) for name in names]
@@ -150,6 +173,7 @@ def main() -> None:
         "reuse_cold_ttft_s": "2nd call cold s",
         "reuse_warm_ttft_s": "2nd call warm s",
         "reuse_speedup": "prefix speed-up",
+        "other_cpu_share": "other CPU",
     }
     for header in headers.values():
         table.add_column(header, justify="right")
@@ -158,19 +182,21 @@ def main() -> None:
         table.add_row(*(f"{row[k]}x" if k == "reuse_speedup" else str(row[k]) for k in headers))
     Console(width=140).print(table)
     print(f"prompt: {results[0].prompt_tokens} tokens; the warm call reused {results[0].reused_tokens} of them")
+    for r in results:
+        if r.other_cpu_share and r.other_cpu_share > 0.1:
+            print(f"warning: other processes used {r.other_cpu_share:.0%} of the CPU during {r.model}; rerun when idle")
 
+    # Rows are merged by model, so benchmarking one model keeps the other's last figures.
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(args.output.read_text(encoding="utf-8")) if args.output.exists() else {}
+    rows = {row["model"]: row for row in previous.get("results", []) if isinstance(row, dict) and "model" in row}
+    measured_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    for r in results:
+        rows[r.model] = {**asdict(r), "n_ctx": args.n_ctx, "measured_at": measured_at}
     report = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "load_average_before": round(load_before, 2),
-            "load_average_after": round(os.getloadavg()[0], 2),
-        },
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "llama_cpp_python": version("llama-cpp-python"),
-        "n_ctx": args.n_ctx,
-        "results": [asdict(r) for r in results],
+        "results": [rows[name] for name in MODELS if name in rows] + [v for k, v in rows.items() if k not in MODELS],
     }
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.output}")

@@ -122,3 +122,27 @@ async def test_standard_library_requirements_are_dropped(tmp_path):
     )
     assert (tmp_path / "roman" / "requirements.txt").read_text() == ""
     assert any("sqlite3" in note for note in outcome.notes)
+
+
+async def test_a_model_that_cannot_plan_tests_still_ends_with_a_summary(tmp_path):
+    from agentco.llm.fake import FunctionModel
+
+    def answer(request):
+        return "no idea" if request.schema_name in {"TestPlan", "Review"} else ROMAN.answer(request)
+
+    outcome = await run_company("x", CompanyOptions(workspace=tmp_path), LLMClient(FunctionModel(answer), Meter()))
+    assert outcome.summary["status"] == "untested"
+    assert any("no tests" in note for note in outcome.notes)
+    assert any("review of roman.py skipped" in note for note in outcome.notes)
+    assert (tmp_path / "roman" / "roman.py").read_text() == ROMAN.files["roman.py"]
+
+
+def test_a_module_and_a_package_of_the_same_name_are_refused():
+    from pydantic import ValidationError
+
+    from agentco.company.schemas import SystemDesign
+
+    design = ROMAN.design()
+    SystemDesign.model_validate(design)
+    with pytest.raises(ValidationError, match="same import name"):
+        SystemDesign.model_validate({**design, "file_list": ["greet.py", "greet/__init__.py"]})

@@ -184,6 +184,12 @@ async def test_every_company_schema_compiles_to_a_grammar(provider) -> None:  # 
     from agentco.llm.local import check_grammar, grammar_schema
 
     loaded = provider.ensure_ready()
-    for model in (schemas.PRD, schemas.SystemDesign, schemas.task_breakdown_for(["a.py", "pkg/b.py"]),
-                  schemas.Review, schemas.TestPlan, schemas.triage_for(["a.py", "tests/test_a.py"])):
+    for model in (
+        schemas.PRD,
+        schemas.SystemDesign,
+        schemas.task_breakdown_for(["a.py", "pkg/b.py"]),
+        schemas.Review,
+        schemas.TestPlan,
+        schemas.triage_for(["a.py", "tests/test_a.py"]),
+    ):
         check_grammar(loaded, grammar_schema(model.model_json_schema()), model.__name__)

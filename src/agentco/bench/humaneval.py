@@ -283,6 +283,11 @@ def client_for(model: str | None) -> LLMClient:
 
     settings = settings_from_cli(model=model)
     ref, _ = resolve_model(settings.llm)
-    provider = create_provider(ref, settings.llm)
+    provider = create_provider(ref, settings.llm, models_dir=settings.models_dir.expanduser())
     meter = Meter(custom_prices=dict(settings.prices))
-    return LLMClient(provider, meter, RetryPolicy(max_retries=settings.llm.max_retries), settings.llm.timeout)
+    return LLMClient(
+        provider,
+        meter,
+        RetryPolicy(max_retries=settings.llm.max_retries),
+        settings.llm.timeout or (900.0 if ref.provider == "local" else 120.0),
+    )

@@ -121,7 +121,7 @@ async def _ask(prompt: str, model: str | None, max_tokens: int | None, system: s
         provider: Any = LocalProvider(ref.model, settings.llm, models_dir=settings.models_dir.expanduser())
         await asyncio.to_thread(provider.ensure_ready)  # fetch/load before the clock starts
     else:
-        provider = create_provider(ref, settings.llm)
+        provider = create_provider(ref, settings.llm, models_dir=settings.models_dir.expanduser())
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     request = ChatRequest(
         messages=messages, temperature=settings.llm.temperature, max_tokens=max_tokens or settings.llm.max_token

@@ -160,7 +160,10 @@ class Session:
             provider: Any = ReplayProvider(_stored_ref(self.store, self.replay_of) or ref, self.replay_of)
             cache = self.store.call_cache(self.replay_of)
         else:
-            provider, cache = create_provider(ref, s.llm), self.store.call_cache(self.run_id)
+            provider = create_provider(ref, s.llm, models_dir=s.models_dir.expanduser())
+            cache = self.store.call_cache(self.run_id)
+            if hasattr(provider, "ensure_ready"):  # fetch and load the local model outside any call timeout
+                provider.ensure_ready()
         meter = Meter(max_budget=s.max_budget, max_tokens=s.max_tokens, custom_prices=dict(s.prices))
         view = LiveView(self.console, stream=not self.quiet)
         timeout = s.llm.timeout or (900.0 if ref.provider == "local" else 120.0)
@@ -170,7 +173,8 @@ class Session:
             if role not in s.roles or self.replay_of:
                 return None
             role_settings = s.llm_for(role)
-            return llm.with_provider(create_provider(resolve_model(role_settings)[0], role_settings))
+            role_ref = resolve_model(role_settings)[0]
+            return llm.with_provider(create_provider(role_ref, role_settings, models_dir=s.models_dir.expanduser()))
 
         return llm, llm_for
 

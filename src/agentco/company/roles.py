@@ -12,6 +12,7 @@ from agentco.core.action import Action
 from agentco.core.message import Message
 from agentco.core.role import Role
 from agentco.core.team import gather_first_error
+from agentco.errors import ModelOutputError
 from agentco.llm.structured import TextOutput
 from agentco.templates import render
 
@@ -187,19 +188,28 @@ class Engineer(CompanyRole):
         ws.stage("code")
         return Message(f"wrote {len(ws.code)} files", sent_from=self.name, cause_by=WRITE_CODE, payload=sorted(ws.code))
 
-    async def write_file(self, task: FileTask, current: str | None = None, problems: list[str] = ()) -> str:
+    async def write_file(self, task: FileTask, current: str | None = None, problems: list[str] = ()) -> str | None:
         ws = self.workshop
-        code = await self._write(task, current, list(problems))
+        try:
+            code = await self._write(task, current, list(problems))
+        except ModelOutputError as exc:  # QA reports the missing file and it comes back for a fix
+            ws.notes.append(f"{task.file} was not written: {exc}")
+            return None
         if ws.options.code_review and current is None and len(code.strip().splitlines()) > 3:
-            review: Review = await self.ask(
-                self.prompt("company/review_code.j2", file=task.file, description=task.description, code=code),
-                Review,
-                what=f"review of {task.file}",
-            )
-            if review.verdict == "rewrite" and review.issues:
-                code = await self._write(task, code, review.issues)
+            code = await self.review(task, code)
         ws.code[task.file] = code
         ws.folder.write(task.file, code)
+        return code
+
+    async def review(self, task: FileTask, code: str) -> str:
+        """One review; a rewrite only when the verdict field asks for it and names the issues."""
+        messages = self.prompt("company/review_code.j2", file=task.file, description=task.description, code=code)
+        try:
+            review: Review = await self.ask(messages, Review, max_tokens=300, what=f"review of {task.file}")
+            if review.verdict == "rewrite" and review.issues:
+                return await self._write(task, code, review.issues)
+        except ModelOutputError as exc:
+            self.workshop.notes.append(f"review of {task.file} skipped: {exc}")
         return code
 
     async def _write(self, task: FileTask, current: str | None, problems: list[str]) -> str:
@@ -225,7 +235,11 @@ class Engineer(CompanyRole):
         by_file = {t.file: t for t in ws.tasks.tasks}
         for path, problems in request["files"].items():
             task = by_file.get(path) or FileTask(file=path, description="", depends_on=[])
-            code = await self._write(task, ws.code.get(path, ""), problems)
+            try:
+                code = await self._write(task, ws.code.get(path) or None, problems)
+            except ModelOutputError as exc:
+                ws.notes.append(f"fix of {path} failed: {exc}")
+                continue
             ws.code[path] = code
             ws.folder.write(path, code)
         ws.folder.commit(f"Fix {', '.join(request['files'])}: {request['reason']}", self.name)
@@ -274,10 +288,15 @@ class QaEngineer(CompanyRole):
             ws.notes.extend(f"requirement {req} did not install: {why[:200]}" for req, why in env.failed.items())
             self.env_ready = True
         broken = toolchain.import_check(root, list(ws.code))
+        broken.update({t.file: ["the file is missing"] for t in ws.tasks.tasks if t.file not in ws.code})
         if broken and self.can_fix:
             return self.fix_request(broken, "the code does not import")
         if ws.test_file is None:
-            await self.write_tests()
+            try:
+                await self.write_tests()
+            except ModelOutputError as exc:
+                ws.notes.append(f"no tests: {exc}")
+                return self.finish("no usable test plan")
         if not ws.options.run_tests:
             return self.finish("tests written, not run (--no-run-tests)")
         while True:
@@ -291,7 +310,11 @@ class QaEngineer(CompanyRole):
                 problems = [f"{f.name}: {f.message}" for f in report.failures][:6]
                 return self.fix_request({culprit: problems}, "tests fail")
             self.fix_rounds_used += 1
-            await self.rewrite_tests(report)
+            try:
+                await self.rewrite_tests(report)
+            except ModelOutputError as exc:
+                ws.notes.append(f"tests not corrected: {exc}")
+                return self.finish(report.summary())
 
     def finish(self, summary: str) -> Message:
         return Message(summary, sent_from=self.name, cause_by="RunTests", payload=self.workshop.test_report)
@@ -327,7 +350,10 @@ class QaEngineer(CompanyRole):
         messages = self.prompt(
             "company/triage.j2", failures=failures, test_file=ws.test_file, test_code=ws.folder.read(ws.test_file)
         )
-        verdict = await self.ask(messages, triage_for(candidates), max_tokens=250, what="triage")
+        try:
+            verdict = await self.ask(messages, triage_for(candidates), max_tokens=250, what="triage")
+        except ModelOutputError:
+            return candidates[0]  # the file the failures point at first
         return verdict.file_to_fix
 
     async def rewrite_tests(self, report: Any) -> None:

@@ -32,7 +32,9 @@ class PoolItem(BaseModel):
 class PRD(BaseModel):
     """The product requirements document."""
 
-    project_name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40, description="snake_case, e.g. the package name")
+    project_name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", max_length=40, description="snake_case, e.g. the package name"
+    )
     product_goals: list[str] = Field(min_length=1, max_length=3)
     user_stories: list[str] = Field(min_length=1, max_length=5)
     competitive_analysis: list[Competitor] = Field(min_length=1, max_length=4)
@@ -73,6 +75,13 @@ class SystemDesign(BaseModel):
             raise ValueError("bad file paths: " + "; ".join(problems))
         if len(set(files)) != len(files):
             raise ValueError("file_list has duplicates")
+        packages = {PurePosixPath(f).parts[0] for f in files if len(PurePosixPath(f).parts) > 1}
+        clashes = [f for f in files if "/" not in f and f.removesuffix(".py") in packages]
+        if clashes:
+            raise ValueError(
+                f"{clashes[0]} and the package {clashes[0].removesuffix('.py')}/ would have the same "
+                "import name; keep only the one the requirement asks for"
+            )
         return files
 
 
@@ -159,17 +168,20 @@ class ValueCheck(BaseModel):
             _parse(statement, "exec", f"setup of {self.name}")
         # a check that must raise may be a statement (an assignment to a read-only property, say)
         _parse(self.expression, "exec" if self.raises.strip() else "eval", f"expression of {self.name}")
-        if bool(self.expected.strip()) == bool(self.raises.strip()):
-            raise ValueError(f"{self.name}: give exactly one of expected or raises")
-        if self.expected.strip():
+        if self.raises.strip():  # a check that must raise ignores ``expected``
+            if not re.fullmatch(r"[A-Za-z_][\w.]*", self.raises.strip()):
+                raise ValueError(f"{self.name}: raises must be an exception class name")
+        elif self.expected.strip():
             _parse(self.expected, "eval", f"expected of {self.name}")
-        elif not re.fullmatch(r"[A-Za-z_][\w.]*", self.raises.strip()):
-            raise ValueError(f"{self.name}: raises must be an exception class name")
+        else:
+            raise ValueError(f"{self.name}: give the expected value, or the exception it raises")
         return self
 
 
 class InputFile(BaseModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=40, description="file name inside the test's temporary folder")
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]+$", max_length=40, description="file name inside the test's temporary folder"
+    )
     content: str = Field(max_length=400)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from agentco.config import DEFAULT_LOCAL_MODEL, LLMSettings
 from agentco.errors import ConfigError
@@ -53,7 +54,7 @@ def api_key_for(ref: ModelRef, settings: LLMSettings, environ: dict[str, str] | 
     return environ.get(env_name) if env_name else None
 
 
-def create_provider(ref: ModelRef, settings: LLMSettings) -> Provider:
+def create_provider(ref: ModelRef, settings: LLMSettings, *, models_dir: Path | None = None) -> Provider:
     if ref.provider == "fake":
         from agentco.testing.company import fake_provider
 
@@ -61,7 +62,7 @@ def create_provider(ref: ModelRef, settings: LLMSettings) -> Provider:
     if ref.provider == "local":
         from agentco.llm.local import LocalProvider
 
-        return LocalProvider(ref.model, settings)
+        return LocalProvider(ref.model, settings, models_dir=models_dir)
     if ref.provider not in OPENAI_COMPATIBLE and ref.provider != "anthropic":
         known = ", ".join(sorted([*OPENAI_COMPATIBLE, "anthropic", "local", "fake"]))
         raise ConfigError(f"unknown provider {ref.provider!r} (known: {known})", key="llm.model")
