@@ -7,6 +7,9 @@ import re
 from agentco.company.schemas import PRD, SystemDesign
 
 
+LEVELS = {"low": 0.15, "medium": 0.45, "high": 0.75}
+
+
 def _label(text: str) -> str:
     return re.sub(r"[\"`\n\r]+", " ", text).strip() or "?"
 
@@ -27,9 +30,11 @@ def quadrant_chart(prd: PRD) -> str:
         "    quadrant-3 Re-evaluate",
         "    quadrant-4 May be improved",
     ]
-    for point in prd.competitive_quadrant:
+    for index, point in enumerate(prd.competitive_quadrant):
         name = re.sub(r"[^\w .-]+", "", point.name).strip() or "product"
-        lines.append(f"    {name}: [{point.reach:.2f}, {point.engagement:.2f}]")
+        spread = 0.04 * (index % 5)  # products on the same level stay apart
+        x, y = LEVELS[point.reach] + spread, LEVELS[point.engagement] + spread
+        lines.append(f"    {name}: [{x:.2f}, {y:.2f}]")
     return "\n".join(lines) + "\n"
 
 

@@ -20,8 +20,9 @@ class Competitor(BaseModel):
 
 class QuadrantPoint(BaseModel):
     name: str = Field(max_length=60, description="a competitor, or our product")
-    reach: float = Field(ge=0, le=1)
-    engagement: float = Field(ge=0, le=1)
+    # levels, not numbers: a grammar can enforce an enum but not a numeric range
+    reach: Literal["low", "medium", "high"]
+    engagement: Literal["low", "medium", "high"]
 
 
 class PoolItem(BaseModel):

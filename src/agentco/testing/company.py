@@ -57,8 +57,8 @@ class ProjectScript:
             "user_stories": ["As a user, I want the described behaviour so that my task is done"],
             "competitive_analysis": [{"name": "Doing it by hand", "strength": "no install", "weakness": "slow"}],
             "competitive_quadrant": [
-                {"name": "Doing it by hand", "reach": 0.3, "engagement": 0.2},
-                {"name": self.project_name, "reach": 0.6, "engagement": 0.7},
+                {"name": "Doing it by hand", "reach": "low", "engagement": "low"},
+                {"name": self.project_name, "reach": "medium", "engagement": "high"},
             ],
             "requirement_analysis": "The requirement is small and fully specified.",
             "requirement_pool": [{"priority": "P0", "requirement": "Implement the requirement as stated"}],
