@@ -146,3 +146,24 @@ def test_a_module_and_a_package_of_the_same_name_are_refused():
     SystemDesign.model_validate(design)
     with pytest.raises(ValidationError, match="same import name"):
         SystemDesign.model_validate({**design, "file_list": ["greet.py", "greet/__init__.py"]})
+
+
+def test_the_design_must_provide_the_entry_points_the_requirement_names():
+    from pydantic import ValidationError
+
+    from agentco.company.schemas import PRD, design_for
+
+    prd = PRD.model_validate({**ROMAN.prd(), "entry_points": [{"kind": "command", "name": "csvstats"}]})
+    design = {**ROMAN.design(), "data_structures": []}
+    with pytest.raises(ValidationError, match=r"python -m csvstats`: the file list needs csvstats/__init__.py"):
+        design_for(prd).model_validate({**design, "file_list": ["csvstats/stats.py"]})
+    design_for(prd).model_validate({**design, "file_list": ["csvstats/__init__.py", "csvstats/__main__.py"]})
+
+
+def test_a_check_cannot_raise_none():
+    from pydantic import ValidationError
+
+    from agentco.company.schemas import ValueCheck
+
+    with pytest.raises(ValidationError, match="is not an exception"):
+        ValueCheck(name="x_y", setup=[], expression="f()", expected="1", raises="None")

@@ -6,7 +6,6 @@ import re
 
 from agentco.company.schemas import PRD, SystemDesign
 
-
 LEVELS = {"low": 0.15, "medium": 0.45, "high": 0.75}
 
 

@@ -6,7 +6,16 @@ import asyncio
 from typing import Any
 
 from agentco.company.diagrams import class_diagram, quadrant_chart, sequence_diagram
-from agentco.company.schemas import PRD, FileTask, Review, SystemDesign, TestPlan, task_breakdown_for, triage_for
+from agentco.company.schemas import (
+    PRD,
+    FileTask,
+    Review,
+    SystemDesign,
+    TestPlan,
+    design_for,
+    task_breakdown_for,
+    triage_for,
+)
 from agentco.company.workshop import Workshop
 from agentco.core.action import Action
 from agentco.core.message import Message
@@ -92,7 +101,10 @@ class Architect(CompanyRole):
     async def write_design(self, news: list[Message]) -> Message:
         ws = self.workshop
         design: SystemDesign = await self.ask(
-            self.prompt("company/write_design.j2", prd=ws.prd), SystemDesign, what="system design"
+            self.prompt("company/write_design.j2", prd=ws.prd),
+            design_for(ws.prd),
+            max_tokens=1000,
+            what="system design",
         )
         ws.design = design
         classes, sequence = class_diagram(design), sequence_diagram(design)

@@ -138,7 +138,7 @@ def finish_project(workshop: Workshop, llm: LLMClient, wall_s: float) -> dict[st
     """Write the generated project's README and summary, and commit them."""
     project, toolchain, report = workshop.folder, workshop.toolchain, workshop.test_report
     passed = report.passed if report is not None else None
-    failed = report.failed if report is not None else None
+    failed = report.failed + report.errors if report is not None else None
     if workshop.design is not None:
         readme = render(
             "company/docs/readme.md.j2",
@@ -156,7 +156,7 @@ def finish_project(workshop: Workshop, llm: LLMClient, wall_s: float) -> dict[st
     elif report is None:
         status = "untested"
     else:
-        status = "passed" if report.total and not failed else "failed"
+        status = "passed" if report.ok else "failed"
     summary = {
         "status": status,
         **llm.meter.summary(),

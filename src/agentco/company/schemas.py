@@ -30,11 +30,34 @@ class PoolItem(BaseModel):
     requirement: str = Field(max_length=240)
 
 
+class EntryPoint(BaseModel):
+    kind: Literal["module", "package", "command"]
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=40)
+
+    def files(self) -> list[list[str]]:
+        """Each alternative set of source files that provides this entry point."""
+        if self.kind == "module":
+            return [[f"{self.name}.py"], [f"{self.name}/__init__.py"]]
+        if self.kind == "package":
+            return [[f"{self.name}/__init__.py"]]
+        return [[f"{self.name}/__init__.py", f"{self.name}/__main__.py"], [f"{self.name}.py"]]
+
+    def describe(self) -> str:
+        return {
+            "module": f"module {self.name}",
+            "package": f"package {self.name}/",
+            "command": f"`python -m {self.name}`",
+        }[self.kind]
+
+
 class PRD(BaseModel):
     """The product requirements document."""
 
     project_name: str = Field(
         pattern=r"^[a-z][a-z0-9_]*$", max_length=40, description="snake_case, e.g. the package name"
+    )
+    entry_points: list[EntryPoint] = Field(
+        max_length=4, description="modules, packages and `python -m` programs the requirement names"
     )
     product_goals: list[str] = Field(min_length=1, max_length=3)
     user_stories: list[str] = Field(min_length=1, max_length=5)
@@ -84,6 +107,25 @@ class SystemDesign(BaseModel):
                 "import name; keep only the one the requirement asks for"
             )
         return files
+
+
+def design_for(prd: PRD | None) -> type[SystemDesign]:
+    """A SystemDesign that must provide the entry points the requirement names."""
+    entry_points = list(prd.entry_points) if prd else []
+
+    class Design(SystemDesign):
+        @model_validator(mode="after")
+        def _provides_entry_points(self) -> Design:
+            files = set(self.file_list)
+            for entry in entry_points:
+                options = entry.files()
+                if not any(set(option) <= files for option in options):
+                    needed = " and ".join(options[0])
+                    raise ValueError(f"the requirement uses {entry.describe()}: the file list needs {needed}")
+            return self
+
+    Design.__name__ = "SystemDesign"
+    return Design
 
 
 def path_problem(path: str) -> str | None:
@@ -169,6 +211,8 @@ class ValueCheck(BaseModel):
             _parse(statement, "exec", f"setup of {self.name}")
         # a check that must raise may be a statement (an assignment to a read-only property, say)
         _parse(self.expression, "exec" if self.raises.strip() else "eval", f"expression of {self.name}")
+        if self.raises.strip() in {"None", "null", "none", "NoneType"}:
+            raise ValueError(f'{self.name}: raises "{self.raises}" is not an exception; use "" when it returns a value')
         if self.raises.strip():  # a check that must raise ignores ``expected``
             if not re.fullmatch(r"[A-Za-z_][\w.]*", self.raises.strip()):
                 raise ValueError(f"{self.name}: raises must be an exception class name")

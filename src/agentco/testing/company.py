@@ -53,6 +53,9 @@ class ProjectScript:
     def prd(self) -> dict:
         return {
             "project_name": self.project_name,
+            "entry_points": [
+                {"kind": "module", "name": path.removesuffix(".py")} for path in self.files if "/" not in path
+            ],
             "product_goals": [f"Deliver {self.project_name} exactly as required"],
             "user_stories": ["As a user, I want the described behaviour so that my task is done"],
             "competitive_analysis": [{"name": "Doing it by hand", "strength": "no install", "weakness": "slow"}],
