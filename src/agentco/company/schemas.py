@@ -9,13 +9,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
-Short = Field(max_length=300)
-
 
 class Competitor(BaseModel):
     name: str = Field(max_length=60)
-    strength: str = Field(max_length=160)
-    weakness: str = Field(max_length=160)
+    strength: str = Field(max_length=600)
+    weakness: str = Field(max_length=600)
 
 
 class QuadrantPoint(BaseModel):
@@ -27,7 +25,7 @@ class QuadrantPoint(BaseModel):
 
 class PoolItem(BaseModel):
     priority: Literal["P0", "P1", "P2"]
-    requirement: str = Field(max_length=240)
+    requirement: str = Field(max_length=800)
 
 
 class EntryPoint(BaseModel):
@@ -63,12 +61,12 @@ class PRD(BaseModel):
     user_stories: list[str] = Field(min_length=1, max_length=5)
     competitive_analysis: list[Competitor] = Field(min_length=1, max_length=4)
     competitive_quadrant: list[QuadrantPoint] = Field(min_length=2, max_length=5)
-    requirement_analysis: str = Field(max_length=800)
+    requirement_analysis: str = Field(max_length=3000)
     requirement_pool: list[PoolItem] = Field(min_length=1, max_length=8)
     ui_design_draft: str = Field(
-        max_length=600, description="the user interface (a CLI's commands, pages...); empty if none"
+        max_length=2000, description="the user interface (a CLI's commands, pages...); empty if none"
     )
-    anything_unclear: str = Field(max_length=300)
+    anything_unclear: str = Field(max_length=1000)
 
 
 class ClassSpec(BaseModel):
@@ -85,11 +83,11 @@ class CallStep(BaseModel):
 
 
 class SystemDesign(BaseModel):
-    implementation_approach: str = Field(max_length=800)
+    implementation_approach: str = Field(max_length=3000)
     file_list: list[str] = Field(min_length=1, max_length=10, description="source files relative to the project root")
     data_structures: list[ClassSpec] = Field(max_length=8, description="classes, or modules with their functions")
     call_flow: list[CallStep] = Field(min_length=1, max_length=10)
-    api_spec: str = Field(max_length=800, description="the public API or command-line interface; empty if none")
+    api_spec: str = Field(max_length=3000, description="the public API or command-line interface; empty if none")
 
     @field_validator("file_list")
     @classmethod
@@ -143,14 +141,14 @@ def path_problem(path: str) -> str | None:
 
 class FileTask(BaseModel):
     file: str
-    description: str = Field(max_length=400, description="what this file must contain")
+    description: str = Field(max_length=1500, description="what this file must contain")
     depends_on: list[str] = Field(max_length=8, description="project files this one imports")
 
 
 class TaskBreakdown(BaseModel):
     required_packages: list[str] = Field(max_length=10, description="third-party PyPI packages only; [] if none")
     tasks: list[FileTask] = Field(min_length=1)
-    shared_knowledge: str = Field(max_length=600, description="conventions every engineer must follow")
+    shared_knowledge: str = Field(max_length=2000, description="conventions every engineer must follow")
 
 
 def task_breakdown_for(files: list[str]) -> type[TaskBreakdown]:
@@ -186,7 +184,7 @@ def triage_for(files: list[str]) -> type[BaseModel]:
     """Which file to change to make a failing test pass: a source file or the test itself."""
     return create_model(
         "Triage",
-        reason=(str, Field(max_length=300)),
+        reason=(str, Field(max_length=1000)),
         file_to_fix=(Literal[tuple(files)], ...),
     )
 
@@ -197,9 +195,9 @@ class ValueCheck(BaseModel):
     setup: list[str] = Field(
         max_length=6, description="Python statements run first, e.g. \"acct = Account('ann', 10)\""
     )
-    expression: str = Field(max_length=200, description='the Python expression under test, e.g. "to_roman(4)"')
+    expression: str = Field(max_length=600, description='the Python expression under test, e.g. "to_roman(4)"')
     expected: str = Field(
-        max_length=200, description='Python expression of the expected value, e.g. "\'IV\'"; "" when it must raise'
+        max_length=600, description='Python expression of the expected value, e.g. "\'IV\'"; "" when it must raise'
     )
     raises: str = Field(
         max_length=60, description='exception class it must raise, e.g. "ValueError"; "" when it returns'
@@ -227,7 +225,7 @@ class InputFile(BaseModel):
     name: str = Field(
         pattern=r"^[A-Za-z0-9_.-]+$", max_length=40, description="file name inside the test's temporary folder"
     )
-    content: str = Field(max_length=400)
+    content: str = Field(max_length=1500)
 
 
 class CommandStep(BaseModel):
@@ -237,7 +235,7 @@ class CommandStep(BaseModel):
         description='arguments after "python", e.g. ["-m", "tool", "{tmp}/data.csv"]; {tmp} is the temporary folder',
     )
     exit_code: int = Field(ge=0, le=255)
-    stdout: str = Field(max_length=300, description="the exact expected output (stripped)")
+    stdout: str = Field(max_length=1000, description="the exact expected output (stripped)")
     check_stdout: bool = Field(description="false when the output does not matter")
 
 
