@@ -5,24 +5,40 @@ import json
 import pytest
 
 from agentco.company.schemas import PRD, SystemDesign, TestPlan
-from agentco.llm.local import grammar_schema
+from agentco.llm.local import GRAMMAR_MAX_LENGTH, grammar_schema
+
+
+def _max_lengths(node):
+    if isinstance(node, dict):
+        yield from ([node["maxLength"]] if "maxLength" in node else [])
+        for value in node.values():
+            yield from _max_lengths(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _max_lengths(value)
 
 
 @pytest.mark.parametrize("model", [PRD, SystemDesign, TestPlan])
-def test_no_length_bounds_or_bounded_repeats_reach_the_grammar(model):
+def test_only_short_length_bounds_reach_the_grammar(model):
     full = model.model_json_schema()
-    text = json.dumps(full)
-    assert "maxLength" in text  # the pydantic model still validates lengths
-    safe = json.dumps(grammar_schema(full))
-    assert "maxLength" not in safe and "minLength" not in safe
-    assert "maxItems" in safe and "required" in safe
+    assert max(_max_lengths(full)) > GRAMMAR_MAX_LENGTH  # the pydantic model still validates long ones
+    safe = grammar_schema(full)
+    assert all(bound <= GRAMMAR_MAX_LENGTH for bound in _max_lengths(safe))
+    assert "minLength" not in json.dumps(safe)
+    assert "maxItems" in json.dumps(safe) and "required" in json.dumps(safe)
 
 
-def test_nesting_of_the_generated_grammar_stays_shallow():
+def test_code_fields_keep_a_short_bound_against_runaway_strings():
+    safe = grammar_schema(TestPlan.model_json_schema())
+    check = safe["$defs"]["ValueCheck"]["properties"]
+    assert check["expected"]["maxLength"] == 200 and check["setup"]["items"]["maxLength"] == 200
+
+
+def test_nesting_of_the_generated_grammar_stays_bounded():
     llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
     for model in (PRD, SystemDesign, TestPlan):
         grammar = llama_grammar.json_schema_to_gbnf(json.dumps(grammar_schema(model.model_json_schema())))
-        assert max(line.count("(") for line in grammar.splitlines()) <= 20
+        assert max(line.count("(") for line in grammar.splitlines()) <= GRAMMAR_MAX_LENGTH + 5
 
 
 def test_unbounded_patterns_are_kept():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import PurePosixPath
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
@@ -190,14 +190,18 @@ def triage_for(files: list[str]) -> type[BaseModel]:
 
 
 # --- QA: tests as data, rendered into a pytest file by agentco ---------------------------------
+Code = Annotated[str, Field(max_length=200)]
+"""A statement, expression or argument: short, which also keeps a small model from running away."""
+
+
 class ValueCheck(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50, description="snake_case test name")
-    setup: list[str] = Field(
+    setup: list[Code] = Field(
         max_length=6, description="Python statements run first, e.g. \"acct = Account('ann', 10)\""
     )
-    expression: str = Field(max_length=600, description='the Python expression under test, e.g. "to_roman(4)"')
+    expression: str = Field(max_length=200, description='the Python expression under test, e.g. "to_roman(4)"')
     expected: str = Field(
-        max_length=600, description='Python expression of the expected value, e.g. "\'IV\'"; "" when it must raise'
+        max_length=200, description='Python expression of the expected value, e.g. "\'IV\'"; "" when it must raise'
     )
     raises: str = Field(
         max_length=60, description='exception class it must raise, e.g. "ValueError"; "" when it returns'
@@ -229,7 +233,7 @@ class InputFile(BaseModel):
 
 
 class CommandStep(BaseModel):
-    args: list[str] = Field(
+    args: list[Code] = Field(
         min_length=1,
         max_length=10,
         description='arguments after "python", e.g. ["-m", "tool", "{tmp}/data.csv"]; {tmp} is the temporary folder',

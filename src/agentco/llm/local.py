@@ -144,17 +144,21 @@ def _chat_formatter(llama_cpp: Any, llm: Any) -> Any | None:
 _BOUNDED_REPEAT = re.compile(r"\{\d*,?\d*\}")
 
 
-def grammar_schema(schema: Any) -> Any:
-    """The schema without string-length bounds and bounded regex repeats, for llama.cpp's grammar.
+GRAMMAR_MAX_LENGTH = 200
+"""String bounds up to this stay in the grammar: they stop a small model that repeats one character."""
 
-    llama.cpp spells ``maxLength: 800`` as 800 nested optional rules: sampling crawls, and long or
-    nested bounds have crashed the process. Lengths and patterns are still enforced afterwards,
-    when pydantic validates the answer (and the error goes back to the model).
+
+def grammar_schema(schema: Any) -> Any:
+    """The schema for llama.cpp's grammar: long string bounds and bounded regex repeats left out.
+
+    llama.cpp spells ``maxLength: 800`` as 800 nested optional rules, which makes sampling crawl;
+    short bounds are cheap and keep a runaway string (``"0000..."``) from eating the token budget.
+    Every bound is still enforced afterwards, when pydantic validates the answer.
     """
     if isinstance(schema, dict):
         out = {}
         for key, value in schema.items():
-            if key in {"maxLength", "minLength"}:
+            if key == "minLength" or (key == "maxLength" and value > GRAMMAR_MAX_LENGTH):
                 continue
             if key == "pattern" and isinstance(value, str) and _BOUNDED_REPEAT.search(value):
                 continue
