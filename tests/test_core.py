@@ -198,3 +198,11 @@ async def test_each_role_can_have_its_own_model():
     answers = {m.sent_from: m.content for m in history}
     assert answers == {"user": "question", "intern": "cheap answer", "expert": "strong answer"}
     assert shared.meter.llm_calls == 2  # one meter for the whole run
+
+
+def test_text_output_takes_the_first_fenced_block():
+    from agentco.llm.structured import TextOutput
+
+    spec = TextOutput(check=lambda text: None)
+    assert spec.parse("```python\nx = 1\n```\n\nThis file defines x.") == "x = 1\n"
+    assert spec.parse("x = 2\n") == "x = 2\n"

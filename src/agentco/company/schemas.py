@@ -256,8 +256,8 @@ class TestPlan(BaseModel):
     imports: list[str] = Field(
         max_length=4, description='e.g. "from roman import to_roman, from_roman"; [] for command-line tools'
     )
-    value_checks: list[ValueCheck] = Field(max_length=12)
-    command_checks: list[CommandCheck] = Field(max_length=6)
+    value_checks: list[ValueCheck] = Field(max_length=8)
+    command_checks: list[CommandCheck] = Field(max_length=5)
 
     @model_validator(mode="after")
     def _usable(self) -> TestPlan:

