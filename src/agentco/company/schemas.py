@@ -199,9 +199,9 @@ class ValueCheck(BaseModel):
     setup: list[Code] = Field(
         max_length=6, description="Python statements run first, e.g. \"acct = Account('ann', 10)\""
     )
-    expression: str = Field(max_length=200, description='the Python expression under test, e.g. "to_roman(4)"')
+    expression: str = Field(max_length=200, description='the Python expression under test, e.g. "area(2, 3)"')
     expected: str = Field(
-        max_length=200, description='Python expression of the expected value, e.g. "\'IV\'"; "" when it must raise'
+        max_length=200, description='Python expression of the expected value, e.g. "6"; "" when it must raise'
     )
     raises: str = Field(
         max_length=60, description='exception class it must raise, e.g. "ValueError"; "" when it returns'
@@ -253,9 +253,7 @@ class TestPlan(BaseModel):
     """What QA will check; agentco turns it into a pytest file."""
 
     __test__ = False
-    imports: list[str] = Field(
-        max_length=4, description='e.g. "from roman import to_roman, from_roman"; [] for command-line tools'
-    )
+    imports: list[str] = Field(max_length=4, description='e.g. "from shapes import area"; [] for command-line tools')
     value_checks: list[ValueCheck] = Field(max_length=8)
     command_checks: list[CommandCheck] = Field(max_length=5)
 
