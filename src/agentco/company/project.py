@@ -83,8 +83,15 @@ class ProjectFolder:
     def _git(self, *args: str, capture: bool = False, env: dict[str, str] | None = None) -> str:
         full_env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", **(env or {})}
         try:
+            # its own session: a Ctrl-C meant for agentco must not kill git halfway through a commit
             done = subprocess.run(
-                ["git", *args], cwd=self.root, env=full_env, check=True, text=True, capture_output=True
+                ["git", *args],
+                cwd=self.root,
+                env=full_env,
+                check=True,
+                text=True,
+                capture_output=True,
+                start_new_session=True,
             )
         except FileNotFoundError:
             raise ConfigError("git is not installed; agentco keeps every project in a git repository") from None
