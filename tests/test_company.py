@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from agentco.company.roles import DOCUMENTS as DOCS  # noqa: E402
 from agentco.company.run import run_company
 from agentco.company.workshop import CompanyOptions
 from agentco.cost import Meter
@@ -13,18 +14,6 @@ from agentco.errors import ConfigError
 from agentco.llm.client import LLMClient
 from agentco.store import RunStore
 from agentco.testing.company import ROMAN, ProjectScript, company_model
-
-DOCS = [
-    "docs/prd.md",
-    "docs/prd.json",
-    "docs/design.md",
-    "docs/design.json",
-    "docs/tasks.md",
-    "docs/tasks.json",
-    "docs/diagrams/competitive_quadrant.mmd",
-    "docs/diagrams/class_diagram.mmd",
-    "docs/diagrams/sequence_diagram.mmd",
-]
 
 
 def git(root: Path, *args: str) -> str:

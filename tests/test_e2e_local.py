@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from agentco.company.roles import DOCUMENTS
+
 pytestmark = [pytest.mark.local_model, pytest.mark.slow]
 
 
@@ -41,20 +43,7 @@ def test_a_tiny_idea_on_the_local_model(tmp_path):
     )
     root = tmp_path / "greet"
     assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: the project's own tests failed
-    for path in [
-        "docs/prd.md",
-        "docs/prd.json",
-        "docs/design.md",
-        "docs/design.json",
-        "docs/tasks.md",
-        "docs/tasks.json",
-        "docs/diagrams/class_diagram.mmd",
-        "docs/diagrams/sequence_diagram.mmd",
-        "docs/diagrams/competitive_quadrant.mmd",
-        "requirements.txt",
-        "README.md",
-        ".agentco/summary.json",
-    ]:
+    for path in [*DOCUMENTS, "requirements.txt", "README.md", ".agentco/summary.json"]:
         assert (root / path).is_file(), path
     summary = json.loads((root / ".agentco/summary.json").read_text())
     assert summary["llm_calls"] >= 5 and summary["completion_tokens"] > 0 and summary["cost_usd"] == 0

@@ -26,6 +26,11 @@ from agentco.llm.structured import TextOutput
 from agentco.templates import render
 
 FIX_REQUEST, WRITE_CODE, FIX_CODE = "FixRequest", "WriteCode", "FixCode"
+DOCUMENTS = (
+    *(f"docs/{name}.{ext}" for name in ("prd", "design", "tasks") for ext in ("md", "json")),
+    *(f"docs/diagrams/{name}.mmd" for name in ("competitive_quadrant", "class_diagram", "sequence_diagram")),
+)
+"""What the three document stages write into every project."""
 
 
 class CompanyRole(Role):
@@ -43,6 +48,17 @@ class CompanyRole(Role):
                 "content": render(template, requirement=ws.requirement, design=ws.design, tasks=ws.tasks, **variables),
             },
         ]
+
+    def publish(self, name: str, document: str, data: Any, files: dict[str, str], commit: str, action: str) -> Message:
+        """Write a stage's document with its JSON and extra files, commit it as this role, mark the stage."""
+        folder = self.workshop.folder
+        folder.write(f"docs/{name}.md", document + "\n")
+        folder.write_json(f"docs/{name}.json", data.model_dump(mode="json"))
+        for path, text in files.items():
+            folder.write(path, text)
+        folder.commit(commit, self.name)
+        self.workshop.stage(name)
+        return Message(document, sent_from=self.name, cause_by=action, payload=data)
 
     def code_output(self, path: str) -> TextOutput:
         check = self.workshop.toolchain.check_syntax
@@ -76,15 +92,11 @@ class ProductManager(CompanyRole):
         ws = self.workshop
         prd: PRD = await self.ask(self.prompt("company/write_prd.j2"), PRD, max_tokens=1000, what="PRD")
         ws.prd = prd
-        project = ws.open_project(ws.options.project_name or prd.project_name)
+        ws.open_project(ws.options.project_name or prd.project_name)
         quadrant = quadrant_chart(prd)
         document = render("company/docs/prd.md.j2", prd=prd, requirement=ws.requirement, quadrant=quadrant)
-        project.write("docs/prd.md", document + "\n")
-        project.write_json("docs/prd.json", prd.model_dump(mode="json"))
-        project.write("docs/diagrams/competitive_quadrant.mmd", quadrant)
-        project.commit("Write the PRD", self.name)
-        ws.stage("prd")
-        return Message(document, sent_from=self.name, cause_by="WritePRD", payload=prd)
+        files = {"docs/diagrams/competitive_quadrant.mmd": quadrant}
+        return self.publish("prd", document, prd, files, "Write the PRD", "WritePRD")
 
 
 class Architect(CompanyRole):
@@ -115,13 +127,8 @@ class Architect(CompanyRole):
             class_diagram=classes,
             sequence_diagram=sequence,
         )
-        ws.folder.write("docs/design.md", document + "\n")
-        ws.folder.write_json("docs/design.json", design.model_dump(mode="json"))
-        ws.folder.write("docs/diagrams/class_diagram.mmd", classes)
-        ws.folder.write("docs/diagrams/sequence_diagram.mmd", sequence)
-        ws.folder.commit("Write the system design", self.name)
-        ws.stage("design")
-        return Message(document, sent_from=self.name, cause_by="WriteDesign", payload=design)
+        files = {"docs/diagrams/class_diagram.mmd": classes, "docs/diagrams/sequence_diagram.mmd": sequence}
+        return self.publish("design", document, design, files, "Write the system design", "WriteDesign")
 
 
 class ProjectManager(CompanyRole):
@@ -153,12 +160,8 @@ class ProjectManager(CompanyRole):
             dropped=dropped_notes,
             project_name=ws.folder.root.name,
         )
-        ws.folder.write("docs/tasks.md", document + "\n")
-        ws.folder.write_json("docs/tasks.json", tasks.model_dump(mode="json"))
-        ws.folder.write(ws.toolchain.requirements_file, "".join(f"{p}\n" for p in kept))
-        ws.folder.commit("Break the design into tasks", self.name)
-        ws.stage("tasks")
-        return Message(document, sent_from=self.name, cause_by="WriteTasks", payload=tasks)
+        files = {ws.toolchain.requirements_file: "".join(f"{p}\n" for p in kept)}
+        return self.publish("tasks", document, tasks, files, "Break the design into tasks", "WriteTasks")
 
 
 # --- code -----------------------------------------------------------------------------------

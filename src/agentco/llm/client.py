@@ -33,11 +33,14 @@ class CallObserver(Protocol):
     def call_finished(self, who: str, completion: Completion) -> None: ...
 
 
-def call_key(ref: ModelRef, request: ChatRequest, occurrence: int) -> str:
-    material = json.dumps(
-        {"model": str(ref), "request": request.key_material(), "n": occurrence}, sort_keys=True, ensure_ascii=False
-    )
+def request_digest(ref: ModelRef, request: ChatRequest) -> str:
+    material = json.dumps({"model": str(ref), "request": request.key_material()}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def call_key(digest: str, occurrence: int) -> str:
+    """The n-th identical request of a run gets its own key (a retry at the same prompt is a new call)."""
+    return hashlib.sha256(f"{digest}:{occurrence}".encode()).hexdigest()
 
 
 @dataclass
@@ -60,10 +63,10 @@ class LLMClient:
 
     async def complete(self, request: ChatRequest, *, who: str = "", what: str = "") -> Completion:
         ref = self.ref
-        base = call_key(ref, request, 0)
-        occurrence = self._seen[base]
-        self._seen[base] += 1
-        key = call_key(ref, request, occurrence)
+        digest = request_digest(ref, request)
+        occurrence = self._seen[digest]
+        self._seen[digest] += 1
+        key = call_key(digest, occurrence)
         if self.cache is not None and (hit := self.cache.lookup(key)) is not None:
             hit.replayed = True
             self.meter.record(ref, hit.usage, replayed=True)
