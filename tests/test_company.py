@@ -156,3 +156,89 @@ def test_a_check_cannot_raise_none():
 
     with pytest.raises(ValidationError, match="is not an exception"):
         ValueCheck(name="x_y", setup=[], expression="f()", expected="1", raises="None")
+
+
+def _plan(**overrides):
+    plan = {"imports": ["from roman import to_roman"], "value_checks": [], "command_checks": []}
+    check = {"name": "four", "setup": [], "expression": "to_roman(4)", "expected": "IV", "raises": ""}
+    return {**plan, "value_checks": [check], **overrides}
+
+
+def test_expected_values_are_json_and_render_as_python(tmp_path):
+    """A small model writes "IV" for the string IV; the rendered test compares with 'IV', tuples as lists."""
+    from agentco.company.schemas import TestPlan
+    from agentco.templates import render
+
+    checks = [
+        {"name": "s", "setup": [], "expression": "to_roman(4)", "expected": "IV", "raises": ""},
+        {"name": "pairs", "setup": [], "expression": "[('a', 1)]", "expected": [["a", 1]], "raises": ""},
+        {"name": "ratio", "setup": [], "expression": "1 / 3", "expected": 0.3333333, "raises": ""},
+    ]
+    plan = TestPlan.model_validate(_plan(value_checks=checks))
+    text = render("company/code/test_file.py.j2", plan=plan)
+    assert "assert to_roman(4) == 'IV'" in text
+    assert "assert plain([('a', 1)]) == [['a', 1]]" in text
+    assert "pytest.approx(0.3333333)" in text
+    compile(text, "test_x.py", "exec")
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"imports": []}, "four: to_roman is not defined"),
+        ({"value_checks": [{"name": "x", "setup": [], "expression": "f(1)", "expected": 1, "raises": ""}]},
+         "f is not defined"),
+        ({"value_checks": [{"name": "x", "setup": [], "expression": "to_roman(0)", "expected": None,
+                            "raises": "RomanError"}]}, "RomanError is not defined"),
+    ],
+)  # fmt: skip
+def test_a_check_may_only_use_names_it_imports_or_assigns(change, error):
+    from pydantic import ValidationError
+
+    from agentco.company.schemas import TestPlan
+
+    with pytest.raises(ValidationError, match=error):
+        TestPlan.model_validate(_plan(**change))
+    ok = {"name": "x", "setup": ["n = 4", "f = lambda k: k"], "expression": "[f(i) for i in range(n)]",
+          "expected": [0, 1, 2, 3], "raises": ""}  # fmt: skip
+    TestPlan.model_validate(_plan(value_checks=[ok]))
+
+
+def test_the_plan_must_fit_the_project():
+    from pydantic import ValidationError
+
+    from agentco.company.schemas import test_plan_for
+
+    library = test_plan_for(["roman"], [])
+    assert library.model_json_schema()["properties"]["command_checks"]["maxItems"] == 0
+    step = {"args": ["-m", "roman", "4"], "exit_code": 0, "stdout": "IV", "check_stdout": True}
+    cli = [{"name": "cli", "files": [], "steps": [step]}]
+    with pytest.raises(ValidationError, match="at most 0"):
+        library.model_validate(_plan(command_checks=cli))
+    with pytest.raises(ValidationError, match="there is no module 'numerals'"):
+        library.model_validate(_plan(imports=["from numerals import to_roman"]))
+    library.model_validate(_plan(imports=["import json", "from roman import to_roman"]))
+
+    program = test_plan_for(["roman"], ["roman"])
+    program.model_validate(_plan(command_checks=cli))
+    for args, error in [(["python", "-m", "roman"], "drop the leading"), (["-m", "other"], "not a program")]:
+        with pytest.raises(ValidationError, match=error):
+            program.model_validate(
+                _plan(command_checks=[{"name": "cli", "files": [], "steps": [{**step, "args": args}]}])
+            )
+
+    previous = library.model_validate(_plan())
+    with pytest.raises(ValidationError, match="identical to the current one"):
+        test_plan_for(["roman"], [], previous).model_validate(_plan())
+
+
+def test_programs_are_packages_with_a_main_and_modules_with_a_main_guard():
+    from agentco.lang.python import PythonToolchain
+
+    files = {
+        "csvstats/__init__.py": "",
+        "csvstats/__main__.py": "main()",
+        "tool.py": 'if __name__ == "__main__":\n    run()',
+        "lib.py": "def f(): pass",
+    }
+    assert PythonToolchain().programs(files) == ["csvstats", "tool"]

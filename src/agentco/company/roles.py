@@ -14,6 +14,7 @@ from agentco.company.schemas import (
     TestPlan,
     design_for,
     task_breakdown_for,
+    test_plan_for,
     triage_for,
 )
 from agentco.company.workshop import Workshop
@@ -60,8 +61,15 @@ class CompanyRole(Role):
         self.workshop.stage(name)
         return Message(document, sent_from=self.name, cause_by=action, payload=data)
 
-    def code_output(self, path: str) -> TextOutput:
-        check = self.workshop.toolchain.check_syntax
+    def code_output(self, path: str, current: str | None = None) -> TextOutput:
+        """A source file that parses and, when it must fix ``current``, is not ``current`` again."""
+        syntax = self.workshop.toolchain.check_syntax
+
+        def check(code: str) -> str | None:
+            if current is not None and code.strip() == current.strip():
+                return "this is the current version unchanged: change the code so the problems go away"
+            return syntax(code)
+
         return TextOutput(name=f"file {path}", check=check, allow_empty=path.endswith("__init__.py"))
 
 
@@ -242,7 +250,8 @@ class Engineer(CompanyRole):
             current=current,
             problems=problems,
         )
-        return await self.ask(messages, self.code_output(task.file), max_tokens=1500, what=f"file {task.file}")
+        output = self.code_output(task.file, current if problems else None)
+        return await self.ask(messages, output, max_tokens=1500, what=f"file {task.file}")
 
     async def fix(self, request: dict[str, Any]) -> Message:
         ws = self.workshop
@@ -322,8 +331,7 @@ class QaEngineer(CompanyRole):
                 return self.finish(report.summary())
             culprit = await self.triage(report)
             if culprit != ws.test_file:
-                problems = [f"{f.name}: {f.message}" for f in report.failures][:6]
-                return self.fix_request({culprit: problems}, "tests fail")
+                return self.fix_request({culprit: self.failure_lines(report)}, "tests fail")
             self.fix_rounds_used += 1
             try:
                 await self.rewrite_tests(report)
@@ -331,22 +339,39 @@ class QaEngineer(CompanyRole):
                 ws.notes.append(f"tests not corrected: {exc}")
                 return self.finish(report.summary())
 
+    def failure_lines(self, report: Any, limit: int = 6) -> list[str]:
+        """Each failure as what the check expected and what happened, for the model that must act on it."""
+        plan = self.workshop.test_plan
+        expected = plan.expectations() if plan is not None else {}
+        lines = []
+        for failure in report.failures[:limit]:
+            got = " ".join((failure.message or failure.text or failure.outcome).split())[:300]
+            lines.append(f"{expected.get(failure.name, failure.name)}; got: {got}")
+        return lines
+
     def finish(self, summary: str) -> Message:
         return Message(summary, sent_from=self.name, cause_by="RunTests", payload=self.workshop.test_report)
+
+    def plan_schema(self, previous: TestPlan | None = None) -> type[TestPlan]:
+        ws, toolchain = self.workshop, self.workshop.toolchain
+        modules = [m for m in map(toolchain.module_for, ws.code) if m and "__" not in m]
+        return test_plan_for(modules, toolchain.programs(ws.code), previous)
 
     async def write_tests(self) -> None:
         ws = self.workshop
         toolchain = ws.toolchain
         ws.test_file = toolchain.test_file_for(ws.prd.project_name if ws.prd else ws.folder.root.name)
         outlines = [(path, toolchain.outline(code)) for path, code in ws.code.items() if code.strip()]
-        modules = [m for m in (toolchain.module_for(path) for path in ws.code) if m and "__" not in m]
+        modules = [m for m in map(toolchain.module_for, ws.code) if m and "__" not in m]
         messages = self.prompt(
             "company/write_tests.j2",
             outlines=outlines,
             max_tests=ws.options.max_tests,
             example_module=modules[0] if modules else "module",
+            programs=toolchain.programs(ws.code),
         )
-        self.save_plan(await self.ask(messages, TestPlan, max_tokens=1500, what="test plan"), "Write the tests")
+        plan = await self.ask(messages, self.plan_schema(), max_tokens=1500, what="test plan")
+        self.save_plan(plan, "Write the tests")
 
     def save_plan(self, plan: TestPlan, commit_message: str) -> None:
         ws = self.workshop
@@ -357,14 +382,11 @@ class QaEngineer(CompanyRole):
 
     async def triage(self, report: Any) -> str:
         ws = self.workshop
-        failures = report.failures[:6]
-        suspects = list(dict.fromkeys(f for failure in failures for f in failure.files if f in ws.code))
+        suspects = list(dict.fromkeys(f for failure in report.failures[:6] for f in failure.files if f in ws.code))
         candidates = (suspects or list(ws.code)) + [ws.test_file]
         if len(candidates) == 1:
             return candidates[0]
-        messages = self.prompt(
-            "company/triage.j2", failures=failures, test_file=ws.test_file, test_code=ws.folder.read(ws.test_file)
-        )
+        messages = self.prompt("company/triage.j2", failures=self.failure_lines(report), test_file=ws.test_file)
         try:
             verdict = await self.ask(messages, triage_for(candidates), max_tokens=250, what="triage")
         except ModelOutputError:
@@ -374,7 +396,7 @@ class QaEngineer(CompanyRole):
     async def rewrite_tests(self, report: Any) -> None:
         ws = self.workshop
         messages = self.prompt(
-            "company/fix_tests.j2", failures=report.failures[:6], plan_json=ws.test_plan.model_dump_json()
+            "company/fix_tests.j2", failures=self.failure_lines(report), plan_json=ws.test_plan.model_dump_json()
         )
-        plan = await self.ask(messages, TestPlan, max_tokens=1500, what="test plan")
+        plan = await self.ask(messages, self.plan_schema(ws.test_plan), max_tokens=1500, what="test plan")
         self.save_plan(plan, "Correct the tests to match the requirement")

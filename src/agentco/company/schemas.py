@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import re
+import sys
+from collections.abc import Collection
 from pathlib import PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, Field, JsonValue, WithJsonSchema, create_model, field_validator, model_validator
 
 
 class Competitor(BaseModel):
@@ -194,15 +197,31 @@ Code = Annotated[str, Field(max_length=200)]
 """A statement, expression or argument: short, which also keeps a small model from running away."""
 
 
+_SCALARS = [{"type": "string", "maxLength": 200}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]
+_NESTED = {"anyOf": [*_SCALARS, {"type": "array", "maxItems": 20, "items": {"anyOf": _SCALARS}}]}
+Expected = Annotated[
+    JsonValue,
+    # spelled out, with bounds, so a grammar allows every kind of value but not a runaway string
+    WithJsonSchema(
+        {
+            "anyOf": [
+                *_SCALARS,
+                {"type": "array", "maxItems": 20, "items": _NESTED},
+                {"type": "object", "additionalProperties": _NESTED},
+            ]
+        }
+    ),
+]
+
+
 class ValueCheck(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50, description="snake_case test name")
     setup: list[Code] = Field(
         max_length=6, description="Python statements run first, e.g. \"acct = Account('ann', 10)\""
     )
     expression: str = Field(max_length=200, description='the Python expression under test, e.g. "area(2, 3)"')
-    expected: str = Field(
-        max_length=200, description='Python expression of the expected value, e.g. "6"; "" when it must raise'
-    )
+    # a JSON value, not Python source: a small model writes "IV" for the string IV, never "'IV'"
+    expected: Expected = Field(description='the exact expected value as JSON, e.g. 6, "IV", true, [1, 2]')
     raises: str = Field(
         max_length=60, description='exception class it must raise, e.g. "ValueError"; "" when it returns'
     )
@@ -215,14 +234,20 @@ class ValueCheck(BaseModel):
         _parse(self.expression, "exec" if self.raises.strip() else "eval", f"expression of {self.name}")
         if self.raises.strip() in {"None", "null", "none", "NoneType"}:
             raise ValueError(f'{self.name}: raises "{self.raises}" is not an exception; use "" when it returns a value')
-        if self.raises.strip():  # a check that must raise ignores ``expected``
-            if not re.fullmatch(r"[A-Za-z_][\w.]*", self.raises.strip()):
-                raise ValueError(f"{self.name}: raises must be an exception class name")
-        elif self.expected.strip():
-            _parse(self.expected, "eval", f"expected of {self.name}")
-        else:
-            raise ValueError(f"{self.name}: give the expected value, or the exception it raises")
+        if self.raises.strip() and not re.fullmatch(r"[A-Za-z_][\w.]*", self.raises.strip()):
+            raise ValueError(f"{self.name}: raises must be an exception class name")
         return self
+
+    def undefined_names(self, known: set[str]) -> list[str]:
+        """Names the check reads that neither ``known`` nor its own setup define."""
+        trees = [ast.parse(code) for code in (*self.setup, self.expression)]
+        nodes = [node for tree in trees for node in ast.walk(tree)]
+        defined = known | {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        defined |= {n.arg for n in nodes if isinstance(n, ast.arg)}
+        read = [n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+        if self.raises.strip():
+            read.append(self.raises.strip().split(".")[0])
+        return list(dict.fromkeys(name for name in read if name not in defined))
 
 
 class InputFile(BaseModel):
@@ -242,6 +267,13 @@ class CommandStep(BaseModel):
     stdout: str = Field(max_length=1000, description="the exact expected output (stripped)")
     check_stdout: bool = Field(description="false when the output does not matter")
 
+    @field_validator("args")
+    @classmethod
+    def _after_python(cls, args: list[str]) -> list[str]:
+        if args[0] in {"python", "python3", "py"}:
+            raise ValueError(f'args are what follows "python": drop the leading "{args[0]}"')
+        return args
+
 
 class CommandCheck(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50)
@@ -259,13 +291,82 @@ class TestPlan(BaseModel):
 
     @model_validator(mode="after")
     def _usable(self) -> TestPlan:
+        known = set(dir(builtins))
         for line in self.imports:
             tree = _parse(line, "exec", "imports")
             if not all(isinstance(node, ast.Import | ast.ImportFrom) for node in tree.body):
                 raise ValueError(f"imports may only hold import statements: {line!r}")
+            for node in tree.body:
+                for alias in node.names:
+                    known.add(alias.asname or alias.name.split(".")[0])
         if not self.value_checks and not self.command_checks:
             raise ValueError("write at least one check")
+        if "*" not in known:
+            for check in self.value_checks:
+                if missing := check.undefined_names(known):
+                    raise ValueError(
+                        f"{check.name}: {', '.join(missing)} is not defined; import it in imports or assign it in setup"
+                    )
         return self
+
+    def expectations(self) -> dict[str, str]:
+        """Each generated test function's name (as the test template names it) → what it expects."""
+        out = {}
+        for i, check in enumerate(self.value_checks, 1):
+            code = "; ".join([*check.setup, check.expression])
+            wants = f"raise {check.raises}" if check.raises.strip() else f"give {check.expected!r}"
+            out[f"test_{check.name}_{i}"] = f"`{code}` should {wants}"
+        for i, command in enumerate(self.command_checks, 1):
+            steps = [f"`python {' '.join(s.args)}` should exit {s.exit_code}"
+                     + (f" and print {s.stdout.strip()!r}" if s.check_stdout else "") for s in command.steps]  # fmt: skip
+            out[f"test_{command.name}_cli_{i}"] = "; ".join(steps)
+        return out
+
+    def imported_modules(self) -> list[str]:
+        modules = []
+        for line in self.imports:
+            for node in ast.parse(line).body:
+                if isinstance(node, ast.ImportFrom):
+                    modules.append("." * node.level + (node.module or ""))
+                else:
+                    modules.extend(alias.name for alias in node.names)  # type: ignore[attr-defined]
+        return modules
+
+
+def test_plan_for(
+    modules: Collection[str], commands: Collection[str], previous: TestPlan | None = None
+) -> type[TestPlan]:
+    """A TestPlan that fits this project: it imports project (or standard) modules, runs only the
+    modules that can run as programs (none: no command checks), and, when it corrects ``previous``,
+    differs from it."""
+    runnable = sorted(commands)
+    hint = ", ".join(f"-m {name}" for name in runnable)
+
+    class Plan(TestPlan):
+        @model_validator(mode="after")
+        def _fits_the_project(self) -> Plan:
+            for module in self.imported_modules():
+                top = module.split(".")[0]
+                if module not in modules and top not in sys.stdlib_module_names:
+                    raise ValueError(f"imports: there is no module {module!r}; the project has {', '.join(modules)}")
+            for check in self.command_checks:
+                for step in check.steps:
+                    args = step.args
+                    target = args[1] if args[0] == "-m" and len(args) > 1 else args[0].removesuffix(".py")
+                    if target.replace("/", ".") not in runnable:
+                        raise ValueError(f"{check.name}: {' '.join(args[:2])!r} is not a program of this project; "
+                                         f"it has: {hint}")  # fmt: skip
+            if previous is not None and self.model_dump() == previous.model_dump():
+                raise ValueError(
+                    "the corrected plan is identical to the current one: change or drop the failing checks"
+                )
+            return self
+
+    fields: dict[str, Any] = {}
+    if not runnable:
+        no_cli = "[]: the project has no command-line program"
+        fields["command_checks"] = (list[CommandCheck], Field(max_length=0, description=no_cli))
+    return create_model("TestPlan", __base__=Plan, **fields)
 
 
 def _parse(source: str, mode: str, what: str) -> ast.AST:

@@ -6,7 +6,7 @@ plain results below, so Node.js or Go can follow by adding one module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
@@ -105,6 +105,14 @@ class LanguageToolchain(Protocol):
 
     def test_file_for(self, project_name: str) -> str:
         """Where the QA engineer's test file goes, relative to the project root."""
+        ...
+
+    def module_for(self, path: str) -> str | None:
+        """The name a project file is imported by, or None for a file that is not a module."""
+        ...
+
+    def programs(self, files: Mapping[str, str]) -> list[str]:
+        """The modules of a project (path → text) that run as programs."""
         ...
 
     def import_hint(self, files: Sequence[str]) -> str:

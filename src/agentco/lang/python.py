@@ -26,7 +26,7 @@ import time
 import uuid
 import venv
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from agentco.errors import RunFailed
@@ -128,6 +128,17 @@ class PythonToolchain:
         if parts[-1] == "__init__":
             parts = parts[:-1]
         return ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
+
+    def programs(self, files: Mapping[str, str]) -> list[str]:
+        """What runs as ``python -m NAME``: packages with a ``__main__.py``, modules with a main guard."""
+        names = set()
+        for path, text in files.items():
+            module = self.module_for(path)
+            if module and module.endswith(".__main__"):
+                names.add(module.removesuffix(".__main__"))
+            elif module and re.search(r"""__name__\s*==\s*['"]__main__['"]""", text):
+                names.add(module)
+        return sorted(names)
 
     def import_hint(self, files: Sequence[str]) -> str:
         names = [(f, self.module_for(f)) for f in files if not _is_test_file(f)]

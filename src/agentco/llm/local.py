@@ -142,6 +142,11 @@ def _chat_formatter(llama_cpp: Any, llm: Any) -> Any | None:
 
 
 _BOUNDED_REPEAT = re.compile(r"\{\d*,?\d*\}")
+_SCHEMA_MAPS = {"properties", "$defs", "definitions", "patternProperties"}
+_SCHEMA_LISTS = {"anyOf", "oneOf", "allOf", "prefixItems"}
+_SCHEMAS = {"items", "additionalProperties", "not"}
+_TYPED = {"type", "$ref", "anyOf", "oneOf", "allOf", "enum", "const", "properties", "items"}
+ANY_VALUE = {"type": ["string", "number", "boolean", "null", "array", "object"]}
 
 
 GRAMMAR_MAX_LENGTH = 200
@@ -149,24 +154,33 @@ GRAMMAR_MAX_LENGTH = 200
 
 
 def grammar_schema(schema: Any) -> Any:
-    """The schema for llama.cpp's grammar: long string bounds and bounded regex repeats left out.
+    """The schema for llama.cpp's grammar: long string bounds and bounded regex repeats left out,
+    and a schema that allows any JSON value spelled out.
 
     llama.cpp spells ``maxLength: 800`` as 800 nested optional rules, which makes sampling crawl;
     short bounds are cheap and keep a runaway string (``"0000..."``) from eating the token budget.
-    Every bound is still enforced afterwards, when pydantic validates the answer.
+    Every bound is still enforced afterwards, when pydantic validates the answer. llama-cpp-python
+    turns ``{}`` into "an object", which would forbid the strings and numbers it allows.
     """
-    if isinstance(schema, dict):
-        out = {}
-        for key, value in schema.items():
-            if key == "minLength" or (key == "maxLength" and value > GRAMMAR_MAX_LENGTH):
-                continue
-            if key == "pattern" and isinstance(value, str) and _BOUNDED_REPEAT.search(value):
-                continue
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key == "minLength" or (key == "maxLength" and value > GRAMMAR_MAX_LENGTH):
+            continue
+        if key == "pattern" and isinstance(value, str) and _BOUNDED_REPEAT.search(value):
+            continue
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: grammar_schema(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [grammar_schema(sub) for sub in value]
+        elif key in _SCHEMAS and isinstance(value, dict):
             out[key] = grammar_schema(value)
-        return out
-    if isinstance(schema, list):
-        return [grammar_schema(item) for item in schema]
-    return schema
+        else:
+            out[key] = value
+    if not out.keys() & _TYPED:  # only a description, say: any value
+        out.update(ANY_VALUE)
+    return out
 
 
 def check_grammar(loaded: LoadedModel, schema: Any, name: str) -> None:

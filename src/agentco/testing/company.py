@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agentco.llm.base import ChatRequest
 from agentco.llm.fake import FunctionModel
@@ -89,7 +90,7 @@ class ProjectScript:
         }
 
 
-def _check(name: str, expression: str, expected: str = "", raises: str = "", setup: tuple | list = ()) -> dict:
+def _check(name: str, expression: str, expected: Any = None, raises: str = "", setup: tuple | list = ()) -> dict:
     return {"name": name, "setup": list(setup), "expression": expression, "expected": expected, "raises": raises}
 
 
@@ -162,10 +163,10 @@ def from_roman(s: str) -> int:
         "imports": ["from roman import to_roman, from_roman"],
         "value_checks": [
             *(
-                _check(f"to_roman_{n}", f"to_roman({n})", repr(r))
+                _check(f"to_roman_{n}", f"to_roman({n})", r)
                 for n, r in [(4, "IV"), (1994, "MCMXCIV"), (3999, "MMMCMXCIX")]
             ),
-            _check("from_roman_1994", "from_roman('MCMXCIV')", "1994"),
+            _check("from_roman_1994", "from_roman('MCMXCIV')", 1994),
             *(
                 _check(f"invalid_{i}", f"from_roman({bad!r})", raises="ValueError")
                 for i, bad in enumerate(["IIII", "VX", ""])
@@ -240,19 +241,19 @@ def _check_positive(amount: float) -> None:
             _check(
                 "deposit_and_withdraw",
                 "a.balance",
-                "12",
+                12,
                 setup=["a = Account('ann', 10)", "a.deposit(5)", "a.withdraw(3)"],
             ),
             _check(
                 "history_in_order",
                 "a.history()",
-                "[('deposit', 5), ('withdraw', 3)]",
+                [["deposit", 5], ["withdraw", 3]],
                 setup=["a = Account('ann', 10)", "a.deposit(5)", "a.withdraw(3)"],
             ),
             _check(
                 "transfer_both_ways",
                 "(a.balance, b.balance, b.history())",
-                "(6, 4, [('transfer_in', 4)])",
+                [6, 4, [["transfer_in", 4]]],
                 setup=["a, b = Account('ann', 10), Account('bob')", "a.transfer(b, 4)"],
             ),
             _check("deposit_must_be_positive", "Account('ann').deposit(-1)", raises="ValueError"),
