@@ -227,6 +227,14 @@ def test_the_plan_must_fit_the_project():
                 _plan(command_checks=[{"name": "cli", "files": [], "steps": [{**step, "args": args}]}])
             )
 
+    covering = test_plan_for(["roman"], [], must_check=["to_roman", "from_roman", "ValueError"])
+    with pytest.raises(ValidationError, match="never checks from_roman, ValueError"):
+        covering.model_validate(_plan())
+    both = _plan(imports=["from roman import to_roman, from_roman"])
+    both["value_checks"].append({"name": "bad", "setup": [], "expression": "from_roman('IIII')", "expected": None,
+                                 "raises": "ValueError"})  # fmt: skip
+    covering.model_validate(both)
+
     previous = library.model_validate(_plan())
     with pytest.raises(ValidationError, match="identical to the current one"):
         test_plan_for(["roman"], [], previous).model_validate(_plan())
@@ -242,3 +250,11 @@ def test_programs_are_packages_with_a_main_and_modules_with_a_main_guard():
         "lib.py": "def f(): pass",
     }
     assert PythonToolchain().programs(files) == ["csvstats", "tool"]
+
+
+def test_the_names_a_plan_must_check_come_from_the_requirement():
+    from agentco.company.schemas import names_to_check
+
+    requirement = "Write `bank.py` with `Account` and `InsufficientFunds(Exception)`; bad amounts raise ValueError."
+    defined = {"Account", "InsufficientFunds", "_helper", "format_amount", "bank"}
+    assert names_to_check(requirement, defined) == ["Account", "InsufficientFunds", "ValueError", "bank"]

@@ -13,6 +13,7 @@ from agentco.company.schemas import (
     SystemDesign,
     TestPlan,
     design_for,
+    names_to_check,
     task_breakdown_for,
     test_plan_for,
     triage_for,
@@ -352,25 +353,24 @@ class QaEngineer(CompanyRole):
     def finish(self, summary: str) -> Message:
         return Message(summary, sent_from=self.name, cause_by="RunTests", payload=self.workshop.test_report)
 
-    def plan_schema(self, previous: TestPlan | None = None) -> type[TestPlan]:
+    def test_scope(self) -> dict[str, Any]:
+        """What a test plan may import and run, and what it must check, from the code as written."""
         ws, toolchain = self.workshop, self.workshop.toolchain
-        modules = [m for m in map(toolchain.module_for, ws.code) if m and "__" not in m]
-        return test_plan_for(modules, toolchain.programs(ws.code), previous)
+        programs = toolchain.programs(ws.code)
+        return {
+            "modules": [m for m in map(toolchain.module_for, ws.code) if m and "__" not in m],
+            "commands": programs,
+            "must_check": names_to_check(ws.requirement, toolchain.public_names(ws.code) | set(programs)),
+        }
 
     async def write_tests(self) -> None:
         ws = self.workshop
         toolchain = ws.toolchain
         ws.test_file = toolchain.test_file_for(ws.prd.project_name if ws.prd else ws.folder.root.name)
         outlines = [(path, toolchain.outline(code)) for path, code in ws.code.items() if code.strip()]
-        modules = [m for m in map(toolchain.module_for, ws.code) if m and "__" not in m]
-        messages = self.prompt(
-            "company/write_tests.j2",
-            outlines=outlines,
-            max_tests=ws.options.max_tests,
-            example_module=modules[0] if modules else "module",
-            programs=toolchain.programs(ws.code),
-        )
-        plan = await self.ask(messages, self.plan_schema(), max_tokens=1500, what="test plan")
+        scope = self.test_scope()
+        messages = self.prompt("company/write_tests.j2", outlines=outlines, max_tests=ws.options.max_tests, **scope)
+        plan = await self.ask(messages, test_plan_for(**scope), max_tokens=1500, what="test plan")
         self.save_plan(plan, "Write the tests")
 
     def save_plan(self, plan: TestPlan, commit_message: str) -> None:
@@ -398,5 +398,6 @@ class QaEngineer(CompanyRole):
         messages = self.prompt(
             "company/fix_tests.j2", failures=self.failure_lines(report), plan_json=ws.test_plan.model_dump_json()
         )
-        plan = await self.ask(messages, self.plan_schema(ws.test_plan), max_tokens=1500, what="test plan")
+        schema = test_plan_for(**self.test_scope(), previous=ws.test_plan)
+        plan = await self.ask(messages, schema, max_tokens=1500, what="test plan")
         self.save_plan(plan, "Correct the tests to match the requirement")

@@ -322,6 +322,20 @@ class TestPlan(BaseModel):
             out[f"test_{command.name}_cli_{i}"] = "; ".join(steps)
         return out
 
+    def checked_names(self) -> set[str]:
+        """The names the checks use: what they call and read, the exceptions they expect, the programs they run."""
+        names = set()
+        for check in self.value_checks:
+            for tree in (ast.parse(code) for code in (*check.setup, check.expression)):
+                names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+                names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+            names |= set(check.raises.strip().split("."))
+        for command in self.command_checks:
+            for step in command.steps:
+                args = step.args
+                names.add(args[1] if args[0] == "-m" and len(args) > 1 else args[0].removesuffix(".py"))
+        return names
+
     def imported_modules(self) -> list[str]:
         modules = []
         for line in self.imports:
@@ -334,17 +348,25 @@ class TestPlan(BaseModel):
 
 
 def test_plan_for(
-    modules: Collection[str], commands: Collection[str], previous: TestPlan | None = None
+    modules: Collection[str],
+    commands: Collection[str],
+    previous: TestPlan | None = None,
+    must_check: Collection[str] = (),
 ) -> type[TestPlan]:
     """A TestPlan that fits this project: it imports project (or standard) modules, runs only the
-    modules that can run as programs (none: no command checks), and, when it corrects ``previous``,
-    differs from it."""
+    modules that can run as programs (none: no command checks), checks each name in ``must_check``
+    (functions, classes, exceptions, programs), and, when it corrects ``previous``, differs from it."""
     runnable = sorted(commands)
     hint = ", ".join(f"-m {name}" for name in runnable)
 
     class Plan(TestPlan):
         @model_validator(mode="after")
         def _fits_the_project(self) -> Plan:
+            if missing := [name for name in must_check if name not in self.checked_names()]:
+                raise ValueError(
+                    f"the plan never checks {', '.join(missing)}: give every function, class, error and "
+                    "program the requirement names at least one check"
+                )
             for module in self.imported_modules():
                 top = module.split(".")[0]
                 if module not in modules and top not in sys.stdlib_module_names:
@@ -367,6 +389,18 @@ def test_plan_for(
         no_cli = "[]: the project has no command-line program"
         fields["command_checks"] = (list[CommandCheck], Field(max_length=0, description=no_cli))
     return create_model("TestPlan", __base__=Plan, **fields)
+
+
+_ERRORS = {
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+} - {"BaseException", "Exception"}
+
+
+def names_to_check(requirement: str, defined: Collection[str]) -> list[str]:
+    """What the requirement names that a test plan must exercise: the project's own functions,
+    classes and programs (``defined``) and Python's exceptions, each where the requirement says it."""
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", requirement))
+    return sorted(words & (set(defined) | _ERRORS))
 
 
 def _parse(source: str, mode: str, what: str) -> ast.AST:

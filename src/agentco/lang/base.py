@@ -115,6 +115,10 @@ class LanguageToolchain(Protocol):
         """The modules of a project (path → text) that run as programs."""
         ...
 
+    def public_names(self, files: Mapping[str, str]) -> set[str]:
+        """The functions and classes a project (path → text) defines at the top level of its modules."""
+        ...
+
     def import_hint(self, files: Sequence[str]) -> str:
         """Tells whoever writes the tests how to import the project's files."""
         ...

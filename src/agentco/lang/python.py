@@ -140,6 +140,19 @@ class PythonToolchain:
                 names.add(module)
         return sorted(names)
 
+    def public_names(self, files: Mapping[str, str]) -> set[str]:
+        """The functions and classes the project's modules define at their top level, by name."""
+        names = set()
+        for path, text in files.items():
+            try:
+                tree = ast.parse(text) if path.endswith(".py") else None
+            except SyntaxError:
+                continue
+            for node in tree.body if tree else []:
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    names.add(node.name)
+        return {name for name in names if not name.startswith("_")}
+
     def import_hint(self, files: Sequence[str]) -> str:
         names = [(f, self.module_for(f)) for f in files if not _is_test_file(f)]
         return ", ".join(f"`import {module}`" for _, module in names if module and not module.endswith("__main__"))
