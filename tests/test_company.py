@@ -159,9 +159,9 @@ def test_a_check_cannot_raise_none():
 
 
 def _plan(**overrides):
-    plan = {"imports": ["from roman import to_roman"], "value_checks": [], "command_checks": []}
+    plan = {"imports": ["from roman import to_roman"], "value_checks": {}, "command_checks": []}
     check = {"name": "four", "setup": [], "expression": "to_roman(4)", "expected": "IV", "raises": ""}
-    return {**plan, "value_checks": [check], **overrides}
+    return {**plan, "value_checks": {"to_roman": [check]}, **overrides}
 
 
 def test_expected_values_are_json_and_render_as_python(tmp_path):
@@ -174,7 +174,7 @@ def test_expected_values_are_json_and_render_as_python(tmp_path):
         {"name": "pairs", "setup": [], "expression": "[('a', 1)]", "expected": [["a", 1]], "raises": ""},
         {"name": "ratio", "setup": [], "expression": "1 / 3", "expected": 0.3333333, "raises": ""},
     ]
-    plan = TestPlan.model_validate(_plan(value_checks=checks))
+    plan = TestPlan.model_validate(_plan(value_checks={"to_roman": checks[:1], "other": checks[1:]}))
     text = render("company/code/test_file.py.j2", plan=plan)
     assert "assert to_roman(4) == 'IV'" in text
     assert "assert plain([('a', 1)]) == [['a', 1]]" in text
@@ -186,10 +186,10 @@ def test_expected_values_are_json_and_render_as_python(tmp_path):
     ("change", "error"),
     [
         ({"imports": []}, "four: to_roman is not defined"),
-        ({"value_checks": [{"name": "x", "setup": [], "expression": "f(1)", "expected": 1, "raises": ""}]},
+        ({"value_checks": {"f": [{"name": "x", "setup": [], "expression": "f(1)", "expected": 1, "raises": ""}]}},
          "f is not defined"),
-        ({"value_checks": [{"name": "x", "setup": [], "expression": "to_roman(0)", "expected": None,
-                            "raises": "RomanError"}]}, "RomanError is not defined"),
+        ({"value_checks": {"e": [{"name": "x", "setup": [], "expression": "to_roman(0)", "expected": None,
+                                  "raises": "RomanError"}]}}, "RomanError is not defined"),
     ],
 )  # fmt: skip
 def test_a_check_may_only_use_names_it_imports_or_assigns(change, error):
@@ -201,7 +201,7 @@ def test_a_check_may_only_use_names_it_imports_or_assigns(change, error):
         TestPlan.model_validate(_plan(**change))
     ok = {"name": "x", "setup": ["n = 4", "f = lambda k: k"], "expression": "[f(i) for i in range(n)]",
           "expected": [0, 1, 2, 3], "raises": ""}  # fmt: skip
-    TestPlan.model_validate(_plan(value_checks=[ok]))
+    TestPlan.model_validate(_plan(value_checks={"f": [ok]}))
 
 
 def test_the_plan_must_fit_the_project():
@@ -228,12 +228,27 @@ def test_the_plan_must_fit_the_project():
             )
 
     covering = test_plan_for(["roman"], [], must_check=["to_roman", "from_roman", "ValueError"])
-    with pytest.raises(ValidationError, match="never checks from_roman, ValueError"):
+    groups = covering.model_json_schema()["properties"]["value_checks"]
+    assert groups["required"] == ["to_roman", "from_roman", "ValueError"] and not groups["additionalProperties"]
+    with pytest.raises(ValidationError, match="a group of checks for each of: from_roman, ValueError"):
         covering.model_validate(_plan())
     both = _plan(imports=["from roman import to_roman, from_roman"])
-    both["value_checks"].append({"name": "bad", "setup": [], "expression": "from_roman('IIII')", "expected": None,
-                                 "raises": "ValueError"})  # fmt: skip
-    covering.model_validate(both)
+    bad = {"name": "bad", "setup": [], "expression": "from_roman('IIII')", "expected": None, "raises": "ValueError"}
+    back = {"name": "back", "setup": [], "expression": "from_roman('IV')", "expected": 4, "raises": ""}
+    covering.model_validate(
+        {**both, "value_checks": {**both["value_checks"], "from_roman": [back], "ValueError": [bad]}}
+    )
+    with pytest.raises(ValidationError, match="back: a check in the group ValueError must raise ValueError"):
+        covering.model_validate(
+            {**both, "value_checks": {**both["value_checks"], "from_roman": [back], "ValueError": [back]}}
+        )
+    with pytest.raises(ValidationError, match="bad: a check in the group to_roman must use to_roman"):
+        covering.model_validate(
+            {**both, "value_checks": {"to_roman": [bad], "from_roman": [back], "ValueError": [bad]}}
+        )
+    program = test_plan_for(["tool"], ["tool"], must_check=["tool"])
+    with pytest.raises(ValidationError, match="at least 1 item"):
+        program.model_validate(_plan(imports=[], value_checks={}))
 
     previous = library.model_validate(_plan())
     with pytest.raises(ValidationError, match="identical to the current one"):
@@ -257,4 +272,4 @@ def test_the_names_a_plan_must_check_come_from_the_requirement():
 
     requirement = "Write `bank.py` with `Account` and `InsufficientFunds(Exception)`; bad amounts raise ValueError."
     defined = {"Account", "InsufficientFunds", "_helper", "format_amount", "bank"}
-    assert names_to_check(requirement, defined) == ["Account", "InsufficientFunds", "ValueError", "bank"]
+    assert names_to_check(requirement, defined) == ["bank", "Account", "InsufficientFunds", "ValueError"]

@@ -361,6 +361,7 @@ class QaEngineer(CompanyRole):
             "modules": [m for m in map(toolchain.module_for, ws.code) if m and "__" not in m],
             "commands": programs,
             "must_check": names_to_check(ws.requirement, toolchain.public_names(ws.code) | set(programs)),
+            "max_checks": ws.options.max_tests,
         }
 
     async def write_tests(self) -> None:
@@ -369,7 +370,7 @@ class QaEngineer(CompanyRole):
         ws.test_file = toolchain.test_file_for(ws.prd.project_name if ws.prd else ws.folder.root.name)
         outlines = [(path, toolchain.outline(code)) for path, code in ws.code.items() if code.strip()]
         scope = self.test_scope()
-        messages = self.prompt("company/write_tests.j2", outlines=outlines, max_tests=ws.options.max_tests, **scope)
+        messages = self.prompt("company/write_tests.j2", outlines=outlines, **scope)
         plan = await self.ask(messages, test_plan_for(**scope), max_tokens=1500, what="test plan")
         self.save_plan(plan, "Write the tests")
 

@@ -6,7 +6,7 @@ import ast
 import builtins
 import re
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -238,6 +238,14 @@ class ValueCheck(BaseModel):
             raise ValueError(f"{self.name}: raises must be an exception class name")
         return self
 
+    def used_names(self) -> set[str]:
+        """What the check calls, reads and expects to be raised."""
+        names = set(self.raises.strip().split(".")) - {""}
+        for tree in (ast.parse(code) for code in (*self.setup, self.expression)):
+            names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        return names
+
     def undefined_names(self, known: set[str]) -> list[str]:
         """Names the check reads that neither ``known`` nor its own setup define."""
         trees = [ast.parse(code) for code in (*self.setup, self.expression)]
@@ -286,7 +294,9 @@ class TestPlan(BaseModel):
 
     __test__ = False
     imports: list[str] = Field(max_length=4, description='e.g. "from shapes import area"; [] for command-line tools')
-    value_checks: list[ValueCheck] = Field(max_length=8)
+    value_checks: dict[str, list[ValueCheck]] = Field(
+        max_length=8, description="checks grouped by the function, class or exception they exercise"
+    )
     command_checks: list[CommandCheck] = Field(max_length=5)
 
     @model_validator(mode="after")
@@ -299,20 +309,24 @@ class TestPlan(BaseModel):
             for node in tree.body:
                 for alias in node.names:
                     known.add(alias.asname or alias.name.split(".")[0])
-        if not self.value_checks and not self.command_checks:
+        if not self.checks() and not self.command_checks:
             raise ValueError("write at least one check")
         if "*" not in known:
-            for check in self.value_checks:
+            for check in self.checks():
                 if missing := check.undefined_names(known):
                     raise ValueError(
                         f"{check.name}: {', '.join(missing)} is not defined; import it in imports or assign it in setup"
                     )
         return self
 
+    def checks(self) -> list[ValueCheck]:
+        """The value checks in order, as the test file holds them."""
+        return [check for group in self.value_checks.values() for check in group]
+
     def expectations(self) -> dict[str, str]:
         """Each generated test function's name (as the test template names it) → what it expects."""
         out = {}
-        for i, check in enumerate(self.value_checks, 1):
+        for i, check in enumerate(self.checks(), 1):
             code = "; ".join([*check.setup, check.expression])
             wants = f"raise {check.raises}" if check.raises.strip() else f"give {check.expected!r}"
             out[f"test_{check.name}_{i}"] = f"`{code}` should {wants}"
@@ -325,11 +339,8 @@ class TestPlan(BaseModel):
     def checked_names(self) -> set[str]:
         """The names the checks use: what they call and read, the exceptions they expect, the programs they run."""
         names = set()
-        for check in self.value_checks:
-            for tree in (ast.parse(code) for code in (*check.setup, check.expression)):
-                names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-                names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-            names |= set(check.raises.strip().split("."))
+        for check in self.checks():
+            names |= check.used_names()
         for command in self.command_checks:
             for step in command.steps:
                 args = step.args
@@ -351,22 +362,32 @@ def test_plan_for(
     modules: Collection[str],
     commands: Collection[str],
     previous: TestPlan | None = None,
-    must_check: Collection[str] = (),
+    must_check: Sequence[str] = (),
+    max_checks: int = 8,
 ) -> type[TestPlan]:
     """A TestPlan that fits this project: it imports project (or standard) modules, runs only the
-    modules that can run as programs (none: no command checks), checks each name in ``must_check``
-    (functions, classes, exceptions, programs), and, when it corrects ``previous``, differs from it."""
+    modules that can run as programs (none: no command checks), has a group of value checks for
+    each function, class and exception in ``must_check`` and a command check for each program in
+    it, and, when it corrects ``previous``, differs from it. The groups are properties of the schema,
+    so even a small model under a grammar cannot spend every check on the first function."""
     runnable = sorted(commands)
     hint = ", ".join(f"-m {name}" for name in runnable)
+    groups = [name for name in must_check if name not in runnable]
+    programs = [name for name in must_check if name in runnable]
 
     class Plan(TestPlan):
         @model_validator(mode="after")
         def _fits_the_project(self) -> Plan:
-            if missing := [name for name in must_check if name not in self.checked_names()]:
-                raise ValueError(
-                    f"the plan never checks {', '.join(missing)}: give every function, class, error and "
-                    "program the requirement names at least one check"
-                )
+            if missing := [name for name in groups if not self.value_checks.get(name)]:
+                raise ValueError(f"value_checks needs a group of checks for each of: {', '.join(missing)}")
+            for name, checks in self.value_checks.items():
+                for check in checks:
+                    if name in _ERRORS and check.raises.strip() != name:
+                        raise ValueError(f"{check.name}: a check in the group {name} must raise {name}")
+                    if name in must_check and name not in check.used_names():
+                        raise ValueError(f"{check.name}: a check in the group {name} must use {name}")
+            if missing := [name for name in programs if name not in self.checked_names()]:
+                raise ValueError(f"command_checks must run {', '.join(f'-m {name}' for name in missing)}")
             for module in self.imported_modules():
                 top = module.split(".")[0]
                 if module not in modules and top not in sys.stdlib_module_names:
@@ -385,9 +406,23 @@ def test_plan_for(
             return self
 
     fields: dict[str, Any] = {}
+    if groups:
+        per_group = max(2, -(-max_checks // len(groups)))
+        check_schema = ValueCheck.model_json_schema()
+        group = {"type": "array", "items": check_schema, "minItems": 1, "maxItems": per_group}
+        schema = {
+            "type": "object",
+            "description": "a group of checks for each name, in this order",
+            "properties": {name: group for name in groups},
+            "required": groups,
+            "additionalProperties": False,
+        }
+        fields["value_checks"] = (Annotated[dict[str, list[ValueCheck]], WithJsonSchema(schema)], ...)
     if not runnable:
         no_cli = "[]: the project has no command-line program"
         fields["command_checks"] = (list[CommandCheck], Field(max_length=0, description=no_cli))
+    elif programs:
+        fields["command_checks"] = (list[CommandCheck], Field(min_length=1, max_length=5))
     return create_model("TestPlan", __base__=Plan, **fields)
 
 
@@ -398,9 +433,9 @@ _ERRORS = {
 
 def names_to_check(requirement: str, defined: Collection[str]) -> list[str]:
     """What the requirement names that a test plan must exercise: the project's own functions,
-    classes and programs (``defined``) and Python's exceptions, each where the requirement says it."""
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", requirement))
-    return sorted(words & (set(defined) | _ERRORS))
+    classes and programs (``defined``) in the order the requirement names them, then Python's exceptions."""
+    words = list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", requirement)))
+    return [w for w in words if w in defined] + [w for w in words if w in _ERRORS and w not in defined]
 
 
 def _parse(source: str, mode: str, what: str) -> ast.AST:

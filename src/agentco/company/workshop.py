@@ -20,7 +20,7 @@ class CompanyOptions:
     implement: bool = True
     fix_rounds: int = 2
     max_parallel_files: int = 1
-    max_tests: int = 6
+    max_tests: int = 8
     replace_project: Path | None = None
     """The one folder this run may replace: its own project, rebuilt from the store on resume."""
     resuming: bool = False

@@ -161,18 +161,20 @@ def from_roman(s: str) -> int:
     },
     tests={
         "imports": ["from roman import to_roman, from_roman"],
-        "value_checks": [
-            *(
+        "value_checks": {
+            "to_roman": [
                 _check(f"to_roman_{n}", f"to_roman({n})", r)
                 for n, r in [(4, "IV"), (1994, "MCMXCIV"), (3999, "MMMCMXCIX")]
-            ),
-            _check("from_roman_1994", "from_roman('MCMXCIV')", 1994),
-            *(
-                _check(f"invalid_{i}", f"from_roman({bad!r})", raises="ValueError")
-                for i, bad in enumerate(["IIII", "VX", ""])
-            ),
-            _check("out_of_range", "to_roman(4000)", raises="ValueError"),
-        ],
+            ],
+            "from_roman": [_check("from_roman_1994", "from_roman('MCMXCIV')", 1994)],
+            "ValueError": [
+                *(
+                    _check(f"invalid_{i}", f"from_roman({bad!r})", raises="ValueError")
+                    for i, bad in enumerate(["IIII", "VX", ""])
+                ),
+                _check("out_of_range", "to_roman(4000)", raises="ValueError"),
+            ],
+        },
         "command_checks": [],
     },
 )
@@ -237,29 +239,31 @@ def _check_positive(amount: float) -> None:
     },
     tests={
         "imports": ["from bank import Account, InsufficientFunds"],
-        "value_checks": [
-            _check(
-                "deposit_and_withdraw",
-                "a.balance",
-                12,
-                setup=["a = Account('ann', 10)", "a.deposit(5)", "a.withdraw(3)"],
-            ),
-            _check(
-                "history_in_order",
-                "a.history()",
-                [["deposit", 5], ["withdraw", 3]],
-                setup=["a = Account('ann', 10)", "a.deposit(5)", "a.withdraw(3)"],
-            ),
-            _check(
-                "transfer_both_ways",
-                "(a.balance, b.balance, b.history())",
-                [6, 4, [["transfer_in", 4]]],
-                setup=["a, b = Account('ann', 10), Account('bob')", "a.transfer(b, 4)"],
-            ),
-            _check("deposit_must_be_positive", "Account('ann').deposit(-1)", raises="ValueError"),
-            _check("overdraft", "Account('ann', 1).withdraw(5)", raises="InsufficientFunds"),
-            _check("balance_read_only", "Account('ann').balance = 100", raises="AttributeError"),
-        ],
+        "value_checks": {
+            "Account": [
+                _check(
+                    "deposit_and_withdraw",
+                    "a.balance",
+                    12,
+                    setup=["a = Account('ann', 10)", "a.deposit(5)", "a.withdraw(3)"],
+                ),
+                _check(
+                    "history_in_order",
+                    "a.history()",
+                    [["deposit", 5], ["withdraw", 3]],
+                    setup=["a = Account('ann', 10)", "a.deposit(5)", "a.withdraw(3)"],
+                ),
+                _check(
+                    "transfer_both_ways",
+                    "(a.balance, b.balance, b.history())",
+                    [6, 4, [["transfer_in", 4]]],
+                    setup=["a, b = Account('ann', 10), Account('bob')", "a.transfer(b, 4)"],
+                ),
+                _check("balance_read_only", "Account('ann').balance = 100", raises="AttributeError"),
+            ],
+            "ValueError": [_check("deposit_must_be_positive", "Account('ann').deposit(-1)", raises="ValueError")],
+            "InsufficientFunds": [_check("overdraft", "Account('ann', 1).withdraw(5)", raises="InsufficientFunds")],
+        },
         "command_checks": [],
     },
 )
