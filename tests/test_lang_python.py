@@ -88,10 +88,12 @@ def test_import_check_reports_import_and_syntax_errors(python, tmp_path):
             "src/app/needs_dep.py": "import not_installed_anywhere\n",
             "typo.py": "def f(:\n",
             "notes.md": "not code\n",
+            "src/app/__main__.py": "import sys\nsys.exit('usage: app FILE')\n",  # runs on import: not imported
         },
     )
     python.prepare_env(project, requirements=[])
-    errors = python.import_check(project, ["src/app/good.py", "src/app/needs_dep.py", "typo.py", "notes.md", "json"])
+    checked = ["src/app/good.py", "src/app/needs_dep.py", "typo.py", "notes.md", "json", "src/app/__main__.py"]
+    errors = python.import_check(project, checked)
     assert set(errors) == {"src/app/needs_dep.py", "typo.py"}
     [missing] = errors["src/app/needs_dep.py"]
     assert "ModuleNotFoundError: No module named 'not_installed_anywhere'" in missing

@@ -421,7 +421,8 @@ class PythonToolchain:
         for given in modules:
             if (project / given).is_file():  # a file: data, docs and scripts with odd names are skipped
                 module = self.module_for(given)
-                if module:
+                # a package's __main__ may run its program on import (and exit): the command tests cover it
+                if module and not module.endswith("__main__"):
                     wanted[given] = module
             elif _MODULE_NAME.match(given):
                 wanted[given] = given
