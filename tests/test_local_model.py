@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -33,7 +34,8 @@ def provider(model_path: Path):  # type: ignore[no-untyped-def]
     from agentco.llm.local import LocalProvider
 
     provider = LocalProvider(MODEL, LLMSettings(context_length=CONTEXT), models_dir=model_path.parent)
-    provider.ensure_ready()
+    loaded = provider.ensure_ready()
+    assert loaded.threads == os.cpu_count()  # the default: one thread per core
     return provider
 
 
@@ -190,6 +192,7 @@ async def test_every_company_schema_compiles_to_a_grammar(provider) -> None:  # 
         schemas.task_breakdown_for(["a.py", "pkg/b.py"]),
         schemas.Review,
         schemas.TestPlan,
+        schemas.test_plan_for(["roman"], ["roman"], must_check=["to_roman", "ValueError", "roman"]),
         schemas.triage_for(["a.py", "tests/test_a.py"]),
     ):
         check_grammar(loaded, grammar_schema(model.model_json_schema()), model.__name__)

@@ -30,6 +30,7 @@ class LLMSettings(BaseModel):
     stall_timeout: float = Field(60, gt=0, description="seconds without a streamed token")
     max_retries: int = Field(4, ge=0)
     context_length: int = Field(8192, gt=0, description="local models: context window")
+    threads: int | None = Field(None, gt=0, description="local models: CPU threads (default: one per core)")
 
     def merged(self, override: LLMSettings | None) -> LLMSettings:
         if override is None:
@@ -176,6 +177,7 @@ llm:
   stall_timeout: 60           # seconds without a streamed token before the call is retried
   # api_version: 2024-10-21   # Azure OpenAI: base_url is the endpoint, model the deployment name
   # context_length: 8192      # local models only
+  # threads: 2                # local models: CPU threads (default: one per core)
 
 # Per-role model overrides (product_manager, architect, project_manager, engineer, qa_engineer):
 # roles:

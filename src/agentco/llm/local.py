@@ -46,6 +46,7 @@ class LoadedModel:
     path: Path
     n_ctx: int
     formatter: Any | None
+    threads: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
@@ -93,12 +94,13 @@ def _counting_llama_class(llama_cpp: Any) -> type:
     return CountingLlama
 
 
-def load_model(path: Path, n_ctx: int) -> LoadedModel:
-    """The process-wide instance for ``path`` (reloaded only when the context size changes)."""
+def load_model(path: Path, n_ctx: int, threads: int | None = None) -> LoadedModel:
+    """The process-wide instance for ``path`` (reloaded only when the context size or threads change)."""
     key = path.resolve()
+    threads = threads or os.cpu_count() or 1
     with _LOADED_LOCK:
         loaded = _LOADED.get(key)
-        if loaded is not None and loaded.n_ctx == n_ctx:
+        if loaded is not None and (loaded.n_ctx, loaded.threads) == (n_ctx, threads):
             return loaded
         llama_cpp = _llama_cpp()
         if loaded is not None:
@@ -106,12 +108,10 @@ def load_model(path: Path, n_ctx: int) -> LoadedModel:
                 loaded.llm.close()
             del _LOADED[key]
         try:
-            llm = _counting_llama_class(llama_cpp)(
-                model_path=str(key), n_ctx=n_ctx, n_threads=os.cpu_count(), verbose=False
-            )
+            llm = _counting_llama_class(llama_cpp)(model_path=str(key), n_ctx=n_ctx, n_threads=threads, verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ConfigError(f"llama.cpp could not load {key}: {exc}", key="llm.model") from None
-        loaded = LoadedModel(llm, key, n_ctx, _chat_formatter(llama_cpp, llm))
+        loaded = LoadedModel(llm, key, n_ctx, _chat_formatter(llama_cpp, llm), threads)
         _LOADED[key] = loaded
         return loaded
 
@@ -217,7 +217,7 @@ class LocalProvider:
                 from agentco.local_models import resolve
 
                 self._path = resolve(self.model, self.models_dir)
-        return load_model(self._path, self.settings.context_length)
+        return load_model(self._path, self.settings.context_length, self.settings.threads)
 
     async def complete(self, request: ChatRequest, on_token: TokenSink | None = None) -> Completion:
         loop = asyncio.get_running_loop()
