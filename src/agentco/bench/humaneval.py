@@ -161,7 +161,10 @@ async def solve_loop(
     tests_spec = TextOutput(name=f"tests for {entry}", check=lambda text: syntax_problem(extract_code(text)))
     test_messages = _messages("bench/write_tests.j2", prompt=prompt, module=_SOLUTION, entry_point=entry,
                               max_tests=max_tests)  # fmt: skip
-    tests = await generate(client, test_messages, tests_spec, temperature=0.0, max_tokens=max_tokens, who="qa")
+    try:
+        tests = await generate(client, test_messages, tests_spec, temperature=0.0, max_tokens=max_tokens, who="qa")
+    except ModelOutputError:  # no usable tests: nothing to loop on, the function stands as written
+        return LoopOutcome(program, 0, None)
     project = workdir / re.sub(r"\W+", "_", problem["task_id"])
     project.mkdir(parents=True, exist_ok=True)
     (project / _TESTS).write_text(extract_code(tests.value), encoding="utf-8")
