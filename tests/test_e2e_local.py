@@ -56,4 +56,5 @@ def test_a_tiny_idea_on_the_local_model(tmp_path):
         compile((root / path).read_text(), path, "exec")  # every file parses
     assert list((root / "tests").glob("test_*.py")) or not planned
     log = subprocess.run(["git", "log", "--format=%an"], cwd=root, capture_output=True, text=True).stdout
-    assert "Alice (Product Manager)" in log and "Edward (QA Engineer)" in log
+    assert "Alice (Product Manager)" in log and "Alex (Engineer)" in log
+    assert ("Edward (QA Engineer)" in log) == planned  # QA commits the tests it wrote, and only then
