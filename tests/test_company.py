@@ -88,6 +88,18 @@ async def test_failing_tests_go_back_to_the_engineer_and_get_fixed(tmp_path):
     assert "Fix roman.py" in git(tmp_path / "roman", "log", "--format=%s")
 
 
+async def test_a_crash_inside_the_code_goes_to_the_engineer_without_a_triage(tmp_path):
+    broken = ROMAN.files["roman.py"].replace('    return "".join(out)', '    return "".join(out).missing()')
+    script = ProjectScript("roman", {"roman.py": broken}, ROMAN.tests, fixes={"roman.py": [ROMAN.files["roman.py"]]})
+    model = company_model(script)
+    outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+    assert outcome.summary["status"] == "passed"
+    names = [r.schema_name for r in model.requests]
+    assert "Triage" not in names and names.count("file roman.py") == 2
+    [fix] = [r for r in model.requests if r.schema_name == "file roman.py"][1:]
+    assert "AttributeError: 'str' object has no attribute 'missing'" in fix.messages[-1]["content"]
+
+
 async def test_documents_only_and_no_tests(tmp_path):
     model = company_model(ROMAN)
     outcome = await run_company("x", CompanyOptions(workspace=tmp_path, implement=False), LLMClient(model, Meter()))
@@ -155,12 +167,12 @@ def test_a_check_cannot_raise_none():
     from agentco.company.schemas import ValueCheck
 
     with pytest.raises(ValidationError, match="is not an exception"):
-        ValueCheck(name="x_y", setup=[], expression="f()", expected="1", raises="None")
+        ValueCheck(name="x_y", code=["f()"], expected="1", raises="None")
 
 
 def _plan(**overrides):
     plan = {"imports": ["from roman import to_roman"], "value_checks": {}, "command_checks": []}
-    check = {"name": "four", "setup": [], "expression": "to_roman(4)", "expected": "IV", "raises": ""}
+    check = {"name": "four", "code": ["to_roman(4)"], "expected": "IV", "raises": ""}
     return {**plan, "value_checks": {"to_roman": [check]}, **overrides}
 
 
@@ -170,9 +182,9 @@ def test_expected_values_are_json_and_render_as_python(tmp_path):
     from agentco.templates import render
 
     checks = [
-        {"name": "s", "setup": [], "expression": "to_roman(4)", "expected": "IV", "raises": ""},
-        {"name": "pairs", "setup": [], "expression": "[('a', 1)]", "expected": [["a", 1]], "raises": ""},
-        {"name": "ratio", "setup": [], "expression": "1 / 3", "expected": 0.3333333, "raises": ""},
+        {"name": "s", "code": ["to_roman(4)"], "expected": "IV", "raises": ""},
+        {"name": "pairs", "code": ["[('a', 1)]"], "expected": [["a", 1]], "raises": ""},
+        {"name": "ratio", "code": ["1 / 3"], "expected": 0.3333333, "raises": ""},
     ]
     plan = TestPlan.model_validate(_plan(value_checks={"to_roman": checks[:1], "other": checks[1:]}))
     text = render("company/code/test_file.py.j2", plan=plan)
@@ -186,9 +198,9 @@ def test_expected_values_are_json_and_render_as_python(tmp_path):
     ("change", "error"),
     [
         ({"imports": []}, "four: to_roman is not defined"),
-        ({"value_checks": {"f": [{"name": "x", "setup": [], "expression": "f(1)", "expected": 1, "raises": ""}]}},
+        ({"value_checks": {"f": [{"name": "x", "code": ["f(1)"], "expected": 1, "raises": ""}]}},
          "f is not defined"),
-        ({"value_checks": {"e": [{"name": "x", "setup": [], "expression": "to_roman(0)", "expected": None,
+        ({"value_checks": {"e": [{"name": "x", "code": ["to_roman(0)"], "expected": None,
                                   "raises": "RomanError"}]}}, "RomanError is not defined"),
     ],
 )  # fmt: skip
@@ -199,9 +211,30 @@ def test_a_check_may_only_use_names_it_imports_or_assigns(change, error):
 
     with pytest.raises(ValidationError, match=error):
         TestPlan.model_validate(_plan(**change))
-    ok = {"name": "x", "setup": ["n = 4", "f = lambda k: k"], "expression": "[f(i) for i in range(n)]",
+    ok = {"name": "x", "code": ["n = 4", "f = lambda k: k", "[f(i) for i in range(n)]"],
           "expected": [0, 1, 2, 3], "raises": ""}  # fmt: skip
     TestPlan.model_validate(_plan(value_checks={"f": [ok]}))
+
+
+def test_every_problem_of_a_plan_is_reported_at_once():
+    """One correction can fix them all: a small model that hears of one problem per attempt runs out of attempts."""
+    from pydantic import ValidationError
+
+    from agentco.company.schemas import test_plan_for
+
+    uses = {"name": "uses", "code": ["acct.deposit(0)"], "expected": None, "raises": ""}
+    broken = {"name": "broken", "code": ["acct = Account(", "acct.balance"], "expected": 0, "raises": "None"}
+    plan = test_plan_for(["bank"], [], must_check=["Account", "ValueError"])
+    with pytest.raises(ValidationError) as caught:  # each check's own problems
+        plan.model_validate(_plan(value_checks={"Account": [broken, {**broken, "name": "again"}]}))
+    text = str(caught.value)
+    assert "broken: code line is not valid Python" in text and "again: code line is not valid Python" in text
+    assert 'broken: raises "None" is not an exception' in text
+    with pytest.raises(ValidationError) as caught:  # then the plan's
+        plan.model_validate(_plan(value_checks={"Account": [uses], "other": [{**uses, "name": "more"}]}))
+    text = str(caught.value)
+    assert "uses: acct is not defined" in text and "more: acct is not defined" in text
+    assert "a group of checks for each of: ValueError" in text and "uses: a check in the group Account must use" in text
 
 
 def test_the_plan_must_fit_the_project():
@@ -233,12 +266,12 @@ def test_the_plan_must_fit_the_project():
     with pytest.raises(ValidationError, match="a group of checks for each of: from_roman, ValueError"):
         covering.model_validate(_plan())
     both = _plan(imports=["from roman import to_roman, from_roman"])
-    bad = {"name": "bad", "setup": [], "expression": "from_roman('IIII')", "expected": None, "raises": "ValueError"}
-    back = {"name": "back", "setup": [], "expression": "from_roman('IV')", "expected": 4, "raises": ""}
+    bad = {"name": "bad", "code": ["from_roman('IIII')"], "expected": None, "raises": "ValueError"}
+    back = {"name": "back", "code": ["from_roman('IV')"], "expected": 4, "raises": ""}
     covering.model_validate(
         {**both, "value_checks": {**both["value_checks"], "from_roman": [back], "ValueError": [bad]}}
     )
-    with pytest.raises(ValidationError, match="back: a check in the group ValueError must raise ValueError"):
+    with pytest.raises(ValidationError, match='back: a check in the group ValueError must have raises "ValueError"'):
         covering.model_validate(
             {**both, "value_checks": {**both["value_checks"], "from_roman": [back], "ValueError": [back]}}
         )

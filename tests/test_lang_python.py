@@ -80,6 +80,16 @@ def test_a_passing_and_a_failing_test_are_counted_and_the_failure_points_at_its_
 
 
 @needs_bwrap
+def test_a_test_file_that_cannot_be_collected_says_why(python, tmp_path):
+    project = write(tmp_path / "calc", {**CALC, "tests/test_calc.py": "from calc import ValueError\n"})
+    python.prepare_env(project, requirements=[])
+    report = python.run_tests(project)
+    [case] = report.cases
+    assert case.outcome == "error" and not report.ok
+    assert case.message.startswith("ImportError: cannot import name 'ValueError'"), case.message
+
+
+@needs_bwrap
 def test_import_check_reports_import_and_syntax_errors(python, tmp_path):
     project = write(
         tmp_path / "app",

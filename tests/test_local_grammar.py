@@ -32,7 +32,7 @@ def test_code_fields_keep_a_short_bound_against_runaway_strings():
     safe = grammar_schema(TestPlan.model_json_schema())
     check = safe["$defs"]["ValueCheck"]["properties"]
     assert check["expected"]["anyOf"][0] == {"type": "string", "maxLength": 200}
-    assert check["setup"]["items"]["maxLength"] == 200
+    assert check["code"]["items"]["maxLength"] == 200
 
 
 def test_nesting_of_the_generated_grammar_stays_bounded():

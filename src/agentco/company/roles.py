@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from agentco.company.diagrams import class_diagram, quadrant_chart, sequence_diagram
@@ -383,6 +384,8 @@ class QaEngineer(CompanyRole):
 
     async def triage(self, report: Any) -> str:
         ws = self.workshop
+        if crashed := self.crashed_in_code(report):
+            return crashed
         suspects = list(dict.fromkeys(f for failure in report.failures[:6] for f in failure.files if f in ws.code))
         candidates = (suspects or list(ws.code)) + [ws.test_file]
         if len(candidates) == 1:
@@ -393,6 +396,17 @@ class QaEngineer(CompanyRole):
         except ModelOutputError:
             return candidates[0]  # the file the failures point at first
         return verdict.file_to_fix
+
+    def crashed_in_code(self, report: Any) -> str | None:
+        """The source file where a test crashed with an error the requirement never mentions (an
+        AttributeError in a constructor, say): a fault of the code, whatever the test expected."""
+        mentioned = set(re.findall(r"\w+", self.workshop.requirement))
+        for failure in report.failures:
+            error = re.match(r"([A-Za-z_][\w.]*): ", failure.message)
+            innermost = failure.files[-1] if failure.files else None
+            if error and error[1].split(".")[-1] not in mentioned and innermost in self.workshop.code:
+                return innermost
+        return None
 
     async def rewrite_tests(self, report: Any) -> None:
         ws = self.workshop

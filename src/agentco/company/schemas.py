@@ -216,39 +216,54 @@ Expected = Annotated[
 
 class ValueCheck(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50, description="snake_case test name")
-    setup: list[Code] = Field(
-        max_length=6, description="Python statements run first, e.g. \"acct = Account('ann', 10)\""
+    # one list, run in order like a REPL session: a small model writes the object it needs before
+    # using it far more reliably than it fills a separate setup field
+    code: list[Code] = Field(
+        min_length=1,
+        max_length=7,
+        description="Python lines run in order; the last is the expression under test, "
+        'e.g. ["acct = Account(\'ann\', 10)", "acct.deposit(5)", "acct.balance"]',
     )
-    expression: str = Field(max_length=200, description='the Python expression under test, e.g. "area(2, 3)"')
     # a JSON value, not Python source: a small model writes "IV" for the string IV, never "'IV'"
     expected: Expected = Field(description='the exact expected value as JSON, e.g. 6, "IV", true, [1, 2]')
     raises: str = Field(
-        max_length=60, description='exception class it must raise, e.g. "ValueError"; "" when it returns'
+        max_length=60, description='exception class the last line must raise, e.g. "ValueError"; "" when it returns'
     )
+
+    @property
+    def setup(self) -> list[str]:
+        return self.code[:-1]
+
+    @property
+    def expression(self) -> str:
+        return self.code[-1]
 
     @model_validator(mode="after")
     def _valid_python(self) -> ValueCheck:
+        problems = []
         for statement in self.setup:
-            _parse(statement, "exec", f"setup of {self.name}")
-        # a check that must raise may be a statement (an assignment to a read-only property, say)
-        _parse(self.expression, "exec" if self.raises.strip() else "eval", f"expression of {self.name}")
+            problems += _problem(statement, "exec", f"{self.name}: code line")
+        # a check that must raise may end in a statement (an assignment to a read-only property, say)
+        last = "exec" if self.raises.strip() else "eval"
+        problems += _problem(self.expression, last, f"{self.name}: the last code line (an expression)")
         if self.raises.strip() in {"None", "null", "none", "NoneType"}:
-            raise ValueError(f'{self.name}: raises "{self.raises}" is not an exception; use "" when it returns a value')
-        if self.raises.strip() and not re.fullmatch(r"[A-Za-z_][\w.]*", self.raises.strip()):
-            raise ValueError(f"{self.name}: raises must be an exception class name")
+            problems.append(f'{self.name}: raises "{self.raises}" is not an exception; use "" when it returns a value')
+        elif self.raises.strip() and not re.fullmatch(r"[A-Za-z_][\w.]*", self.raises.strip()):
+            problems.append(f"{self.name}: raises must be an exception class name")
+        _report(problems)
         return self
 
     def used_names(self) -> set[str]:
         """What the check calls, reads and expects to be raised."""
         names = set(self.raises.strip().split(".")) - {""}
-        for tree in (ast.parse(code) for code in (*self.setup, self.expression)):
+        for tree in (ast.parse(code) for code in self.code):
             names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
             names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
         return names
 
     def undefined_names(self, known: set[str]) -> list[str]:
-        """Names the check reads that neither ``known`` nor its own setup define."""
-        trees = [ast.parse(code) for code in (*self.setup, self.expression)]
+        """Names the check reads that neither ``known`` nor its own earlier lines define."""
+        trees = [ast.parse(code) for code in self.code]
         nodes = [node for tree in trees for node in ast.walk(tree)]
         defined = known | {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
         defined |= {n.arg for n in nodes if isinstance(n, ast.arg)}
@@ -301,7 +316,12 @@ class TestPlan(BaseModel):
 
     @model_validator(mode="after")
     def _usable(self) -> TestPlan:
-        known = set(dir(builtins))
+        _report(self.problems())
+        return self
+
+    def problems(self) -> list[str]:
+        """What makes the plan unusable, all at once (subclasses add what their project needs)."""
+        known, problems = set(dir(builtins)), []
         for line in self.imports:
             tree = _parse(line, "exec", "imports")
             if not all(isinstance(node, ast.Import | ast.ImportFrom) for node in tree.body):
@@ -309,15 +329,16 @@ class TestPlan(BaseModel):
             for node in tree.body:
                 for alias in node.names:
                     known.add(alias.asname or alias.name.split(".")[0])
+                    if isinstance(node, ast.ImportFrom) and hasattr(builtins, alias.name):
+                        problems.append(f"imports: {alias.name} is built into Python; do not import it")
         if not self.checks() and not self.command_checks:
-            raise ValueError("write at least one check")
+            problems.append("write at least one check")
         if "*" not in known:
             for check in self.checks():
-                if missing := check.undefined_names(known):
-                    raise ValueError(
-                        f"{check.name}: {', '.join(missing)} is not defined; import it in imports or assign it in setup"
-                    )
-        return self
+                for name in check.undefined_names(known):
+                    problems.append(f'{check.name}: {name} is not defined; import it in imports, or assign it '
+                                    f'in an earlier line of its code, e.g. "{name} = ..."')  # fmt: skip
+        return problems
 
     def checks(self) -> list[ValueCheck]:
         """The value checks in order, as the test file holds them."""
@@ -327,7 +348,7 @@ class TestPlan(BaseModel):
         """Each generated test function's name (as the test template names it) → what it expects."""
         out = {}
         for i, check in enumerate(self.checks(), 1):
-            code = "; ".join([*check.setup, check.expression])
+            code = "; ".join(check.code)
             wants = f"raise {check.raises}" if check.raises.strip() else f"give {check.expected!r}"
             out[f"test_{check.name}_{i}"] = f"`{code}` should {wants}"
         for i, command in enumerate(self.command_checks, 1):
@@ -376,34 +397,32 @@ def test_plan_for(
     programs = [name for name in must_check if name in runnable]
 
     class Plan(TestPlan):
-        @model_validator(mode="after")
-        def _fits_the_project(self) -> Plan:
+        def problems(self) -> list[str]:
+            problems = super().problems()
             if missing := [name for name in groups if not self.value_checks.get(name)]:
-                raise ValueError(f"value_checks needs a group of checks for each of: {', '.join(missing)}")
+                problems.append(f"value_checks needs a group of checks for each of: {', '.join(missing)}")
             for name, checks in self.value_checks.items():
                 for check in checks:
                     if name in _ERRORS and check.raises.strip() != name:
-                        raise ValueError(f"{check.name}: a check in the group {name} must raise {name}")
+                        problems.append(f'{check.name}: a check in the group {name} must have raises "{name}"')
                     if name in must_check and name not in check.used_names():
-                        raise ValueError(f"{check.name}: a check in the group {name} must use {name}")
+                        problems.append(f"{check.name}: a check in the group {name} must use {name}")
             if missing := [name for name in programs if name not in self.checked_names()]:
-                raise ValueError(f"command_checks must run {', '.join(f'-m {name}' for name in missing)}")
+                problems.append(f"command_checks must run {', '.join(f'-m {name}' for name in missing)}")
             for module in self.imported_modules():
                 top = module.split(".")[0]
                 if module not in modules and top not in sys.stdlib_module_names:
-                    raise ValueError(f"imports: there is no module {module!r}; the project has {', '.join(modules)}")
+                    problems.append(f"imports: there is no module {module!r}; the project has {', '.join(modules)}")
             for check in self.command_checks:
                 for step in check.steps:
                     args = step.args
                     target = args[1] if args[0] == "-m" and len(args) > 1 else args[0].removesuffix(".py")
                     if target.replace("/", ".") not in runnable:
-                        raise ValueError(f"{check.name}: {' '.join(args[:2])!r} is not a program of this project; "
-                                         f"it has: {hint}")  # fmt: skip
+                        problems.append(f"{check.name}: {' '.join(args[:2])!r} is not a program of this project; "
+                                        f"it has: {hint}")  # fmt: skip
             if previous is not None and self.model_dump() == previous.model_dump():
-                raise ValueError(
-                    "the corrected plan is identical to the current one: change or drop the failing checks"
-                )
-            return self
+                problems.append("the corrected plan is identical to the current one: change or drop the failing checks")
+            return problems
 
     fields: dict[str, Any] = {}
     if groups:
@@ -443,3 +462,17 @@ def _parse(source: str, mode: str, what: str) -> ast.AST:
         return ast.parse(source, mode=mode)
     except SyntaxError as exc:
         raise ValueError(f"{what} is not valid Python: {exc.msg}: {source!r}") from None
+
+
+def _problem(source: str, mode: str, what: str) -> list[str]:
+    try:
+        _parse(source, mode, what)
+    except ValueError as exc:
+        return [str(exc)]
+    return []
+
+
+def _report(problems: list[str]) -> None:
+    """Every problem at once, so one correction can fix them all."""
+    if problems:
+        raise ValueError("\n".join(dict.fromkeys(problems)))

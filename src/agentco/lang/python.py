@@ -401,6 +401,8 @@ class PythonToolchain:
         outcome = next((o for tag, o in _OUTCOMES if tag in problems), "passed")
         message = "\n".join(child.get("message", "") for child in problems.values()).strip()
         text = "\n".join((child.text or "") for child in problems.values()).strip()
+        if message == "collection failure":  # says nothing; the error itself is the traceback's last E line
+            message = next((line[1:].strip() for line in reversed(text.splitlines()) if line.startswith("E ")), message)
         files = () if outcome in ("passed", "skipped") else self._project_files(text, project)
         return TestCase(name, outcome, message, text, files)
 

@@ -91,7 +91,7 @@ class ProjectScript:
 
 
 def _check(name: str, expression: str, expected: Any = None, raises: str = "", setup: tuple | list = ()) -> dict:
-    return {"name": name, "setup": list(setup), "expression": expression, "expected": expected, "raises": raises}
+    return {"name": name, "code": [*setup, expression], "expected": expected, "raises": raises}
 
 
 def _is_rewrite(request: ChatRequest) -> bool:
