@@ -77,27 +77,26 @@ async def test_the_company_builds_a_known_project_whose_tests_pass(tmp_path):
     assert {"docs/prd.md", "roman.py", "tests/test_roman.py"} <= artifacts
 
 
-async def test_failing_tests_go_back_to_the_engineer_and_get_fixed(tmp_path):
-    broken = ROMAN.files["roman.py"].replace('raise ValueError(f"out of range: {n!r}")', "return ''")
+@pytest.mark.parametrize(
+    ("bug", "fix_sees", "triaged"),
+    [
+        # a wrong result: the model decides whether the code or the test is wrong
+        (('raise ValueError(f"out of range: {n!r}")', "return ''"), "should raise ValueError", True),
+        # a crash inside the code with an error the requirement never names: the code, without asking
+        (('    return "".join(out)', '    return "".join(out).missing()'), "AttributeError: 'str' object", False),
+    ],
+)
+async def test_failing_tests_go_back_to_the_engineer_and_get_fixed(tmp_path, bug, fix_sees, triaged):
+    broken = ROMAN.files["roman.py"].replace(*bug)
     script = ProjectScript("roman", {"roman.py": broken}, ROMAN.tests, fixes={"roman.py": [ROMAN.files["roman.py"]]})
     model = company_model(script)
     outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
     assert outcome.summary["status"] == "passed"
     names = [r.schema_name for r in model.requests]
-    assert "Triage" in names and names.count("file roman.py") == 2
-    assert "Fix roman.py" in git(tmp_path / "roman", "log", "--format=%s")
-
-
-async def test_a_crash_inside_the_code_goes_to_the_engineer_without_a_triage(tmp_path):
-    broken = ROMAN.files["roman.py"].replace('    return "".join(out)', '    return "".join(out).missing()')
-    script = ProjectScript("roman", {"roman.py": broken}, ROMAN.tests, fixes={"roman.py": [ROMAN.files["roman.py"]]})
-    model = company_model(script)
-    outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
-    assert outcome.summary["status"] == "passed"
-    names = [r.schema_name for r in model.requests]
-    assert "Triage" not in names and names.count("file roman.py") == 2
+    assert ("Triage" in names) == triaged and names.count("file roman.py") == 2
     [fix] = [r for r in model.requests if r.schema_name == "file roman.py"][1:]
-    assert "AttributeError: 'str' object has no attribute 'missing'" in fix.messages[-1]["content"]
+    assert fix_sees in fix.messages[-1]["content"]
+    assert "Fix roman.py" in git(tmp_path / "roman", "log", "--format=%s")
 
 
 async def test_documents_only_and_no_tests(tmp_path):

@@ -348,7 +348,8 @@ class QaEngineer(CompanyRole):
         lines = []
         for failure in report.failures[:limit]:
             got = " ".join((failure.message or failure.text or failure.outcome).split())[:300]
-            lines.append(f"{expected.get(failure.name, failure.name)}; got: {got}")
+            test = failure.name.rsplit("::", 1)[-1]  # the report names tests by path::function
+            lines.append(f"{expected.get(test, failure.name)}; got: {got}")
         return lines
 
     def finish(self, summary: str) -> Message:
