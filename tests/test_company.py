@@ -236,6 +236,28 @@ def test_every_problem_of_a_plan_is_reported_at_once():
     assert "a group of checks for each of: ValueError" in text and "uses: a check in the group Account must use" in text
 
 
+def test_the_plan_imports_what_its_checks_use_from_where_it_is_defined():
+    """A small model wrote `from bank import ValueError` and dropped every import when told: it writes none now."""
+    from pydantic import ValidationError
+
+    from agentco.company.schemas import test_plan_for
+    from agentco.lang.python import PythonToolchain
+
+    code = {"bank.py": "class Account: ...\nclass InsufficientFunds(Exception): ...\ndef _hidden(): ...\n",
+            "util/fmt.py": "def money(x): ...\n", "util/__main__.py": "def main(): ...\n"}  # fmt: skip
+    provided = PythonToolchain().public_names(code)
+    assert provided == {"Account": "bank", "InsufficientFunds": "bank", "money": "util.fmt"}
+    plan = test_plan_for(["bank", "util.fmt"], [], must_check=["Account", "ValueError"], provided=provided)
+    assert "imports" not in plan.model_json_schema()["properties"]
+    check = {"name": "c", "code": ["a = Account('ann')", "math.floor(money(a))"], "expected": 0, "raises": ""}
+    bad = {"name": "bad", "code": ["Account('ann').take(-1)"], "expected": None, "raises": "ValueError"}
+    done = plan.model_validate({"value_checks": {"Account": [check], "ValueError": [bad]}, "command_checks": []})
+    assert done.imports == ["from bank import Account", "import math", "from util.fmt import money"]
+    with pytest.raises(ValidationError, match="Nope is not defined; the project has no such name"):
+        plan.model_validate({"value_checks": {"Account": [check], "ValueError": [{**bad, "raises": "Nope"}]},
+                             "command_checks": []})  # fmt: skip
+
+
 def test_the_plan_must_fit_the_project():
     from pydantic import ValidationError
 

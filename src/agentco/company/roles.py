@@ -359,10 +359,12 @@ class QaEngineer(CompanyRole):
         """What a test plan may import and run, and what it must check, from the code as written."""
         ws, toolchain = self.workshop, self.workshop.toolchain
         programs = toolchain.programs(ws.code)
+        provided = toolchain.public_names(ws.code)
         return {
             "modules": [m for m in map(toolchain.module_for, ws.code) if m and "__" not in m],
             "commands": programs,
-            "must_check": names_to_check(ws.requirement, toolchain.public_names(ws.code) | set(programs)),
+            "must_check": names_to_check(ws.requirement, {*provided, *programs}),
+            "provided": provided,
             "max_checks": ws.options.max_tests,
         }
 
@@ -412,7 +414,9 @@ class QaEngineer(CompanyRole):
     async def rewrite_tests(self, report: Any) -> None:
         ws = self.workshop
         messages = self.prompt(
-            "company/fix_tests.j2", failures=self.failure_lines(report), plan_json=ws.test_plan.model_dump_json()
+            "company/fix_tests.j2",
+            failures=self.failure_lines(report),
+            plan_json=ws.test_plan.model_dump_json(exclude={"imports"}),
         )
         schema = test_plan_for(**self.test_scope(), previous=ws.test_plan)
         plan = await self.ask(messages, schema, max_tokens=1500, what="test plan")

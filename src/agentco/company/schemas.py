@@ -6,11 +6,12 @@ import ast
 import builtins
 import re
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, JsonValue, WithJsonSchema, create_model, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 
 class Competitor(BaseModel):
@@ -313,6 +314,7 @@ class TestPlan(BaseModel):
         max_length=8, description="checks grouped by the function, class or exception they exercise"
     )
     command_checks: list[CommandCheck] = Field(max_length=5)
+    writes_imports: ClassVar[bool] = True  # False: agentco imports the names the checks use
 
     @model_validator(mode="after")
     def _usable(self) -> TestPlan:
@@ -336,8 +338,9 @@ class TestPlan(BaseModel):
         if "*" not in known:
             for check in self.checks():
                 for name in check.undefined_names(known):
-                    problems.append(f'{check.name}: {name} is not defined; import it in imports, or assign it '
-                                    f'in an earlier line of its code, e.g. "{name} = ..."')  # fmt: skip
+                    fix = "import it in imports, or" if self.writes_imports else "the project has no such name;"
+                    problems.append(f'{check.name}: {name} is not defined; {fix} assign it in an earlier line '
+                                    f'of its code, e.g. "{name} = ..."')  # fmt: skip
         return problems
 
     def checks(self) -> list[ValueCheck]:
@@ -385,19 +388,27 @@ def test_plan_for(
     previous: TestPlan | None = None,
     must_check: Sequence[str] = (),
     max_checks: int = 8,
+    provided: Mapping[str, str] | None = None,
 ) -> type[TestPlan]:
     """A TestPlan that fits this project: it imports project (or standard) modules, runs only the
     modules that can run as programs (none: no command checks), has a group of value checks for
     each function, class and exception in ``must_check`` and a command check for each program in
     it, and, when it corrects ``previous``, differs from it. The groups are properties of the schema,
-    so even a small model under a grammar cannot spend every check on the first function."""
+    so even a small model under a grammar cannot spend every check on the first function.
+
+    With ``provided`` (the project's names → the module defining each) the model writes no imports:
+    the plan imports each name its checks use from where it is defined, and standard modules by name."""
     runnable = sorted(commands)
     hint = ", ".join(f"-m {name}" for name in runnable)
     groups = [name for name in must_check if name not in runnable]
     programs = [name for name in must_check if name in runnable]
 
     class Plan(TestPlan):
+        writes_imports = provided is None
+
         def problems(self) -> list[str]:
+            if provided is not None:  # the imports are agentco's, not the model's
+                self.imports = imports_for(self.checks(), provided)
             problems = super().problems()
             if missing := [name for name in groups if not self.value_checks.get(name)]:
                 problems.append(f"value_checks needs a group of checks for each of: {', '.join(missing)}")
@@ -425,6 +436,8 @@ def test_plan_for(
             return problems
 
     fields: dict[str, Any] = {}
+    if provided is not None:
+        fields["imports"] = (SkipJsonSchema[list[str]], Field(default_factory=list))
     if groups:
         per_group = max(2, -(-max_checks // len(groups)))
         check_schema = ValueCheck.model_json_schema()
@@ -448,6 +461,20 @@ def test_plan_for(
 _ERRORS = {
     name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
 } - {"BaseException", "Exception"}
+
+
+def imports_for(checks: Sequence[ValueCheck], provided: Mapping[str, str]) -> list[str]:
+    """The import statements for the names ``checks`` use: the project's from the module that
+    defines each (``provided``: name → module), standard modules by their own name."""
+    wanted: dict[str, list[str]] = {}
+    for check in checks:
+        for name in check.undefined_names(set(dir(builtins))):
+            if name in provided:
+                wanted.setdefault(provided[name], []).append(name)
+            elif name in sys.stdlib_module_names:
+                wanted.setdefault(name, [])
+    return [f"from {module} import {', '.join(dict.fromkeys(names))}" if names else f"import {module}"
+            for module, names in wanted.items()]  # fmt: skip
 
 
 def names_to_check(requirement: str, defined: Collection[str]) -> list[str]:

@@ -115,8 +115,9 @@ class LanguageToolchain(Protocol):
         """The modules of a project (path → text) that run as programs."""
         ...
 
-    def public_names(self, files: Mapping[str, str]) -> set[str]:
-        """The functions and classes a project (path → text) defines at the top level of its modules."""
+    def public_names(self, files: Mapping[str, str]) -> dict[str, str]:
+        """The functions and classes a project (path → text) defines at the top level of its modules,
+        each with the module that defines it (name → module)."""
         ...
 
     def import_hint(self, files: Sequence[str]) -> str:

@@ -140,18 +140,19 @@ class PythonToolchain:
                 names.add(module)
         return sorted(names)
 
-    def public_names(self, files: Mapping[str, str]) -> set[str]:
-        """The functions and classes the project's modules define at their top level, by name."""
-        names = set()
+    def public_names(self, files: Mapping[str, str]) -> dict[str, str]:
+        """The functions and classes the project's modules define at their top level: name → module."""
+        names = {}
         for path, text in files.items():
+            module = self.module_for(path)
             try:
-                tree = ast.parse(text) if path.endswith(".py") else None
+                tree = ast.parse(text) if module and not module.endswith("__main__") else None
             except SyntaxError:
                 continue
             for node in tree.body if tree else []:
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    names.add(node.name)
-        return {name for name in names if not name.startswith("_")}
+                    names.setdefault(node.name, module)
+        return {name: module for name, module in names.items() if not name.startswith("_")}
 
     def import_hint(self, files: Sequence[str]) -> str:
         names = [(f, self.module_for(f)) for f in files if not _is_test_file(f)]
