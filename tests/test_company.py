@@ -1,6 +1,7 @@
 """The whole software company on the scripted model: a known project comes out, tested in the sandbox."""
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -167,6 +168,25 @@ def test_a_check_cannot_raise_none():
 
     with pytest.raises(ValidationError, match="is not an exception"):
         ValueCheck(name="x_y", code=["f()"], expected="1", raises="None")
+
+
+@pytest.mark.parametrize(
+    ("code", "raises", "error"),
+    [
+        (["acct = Account('ann')"], "", "the last code line is a statement, \"acct = Account('ann')\"; end with"),
+        (["raise InsufficientFunds()"], "InsufficientFunds", "must not raise by itself"),
+        (["x = (", "x"], "", "c: code line is not valid Python"),
+    ],
+)
+def test_a_check_says_how_its_code_is_wrong(code, raises, error):
+    """A 1.5B model ended checks with an assignment or a bare raise; the message says what to write instead."""
+    from pydantic import ValidationError
+
+    from agentco.company.schemas import ValueCheck
+
+    with pytest.raises(ValidationError, match=re.escape(error)):
+        ValueCheck(name="c", code=code, expected=None, raises=raises)
+    ValueCheck(name="c", code=["a = A()", "a.b = 1"], expected=None, raises="AttributeError")  # a statement may raise
 
 
 def _plan(**overrides):

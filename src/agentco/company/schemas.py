@@ -244,9 +244,17 @@ class ValueCheck(BaseModel):
         problems = []
         for statement in self.setup:
             problems += _problem(statement, "exec", f"{self.name}: code line")
-        # a check that must raise may end in a statement (an assignment to a read-only property, say)
-        last = "exec" if self.raises.strip() else "eval"
-        problems += _problem(self.expression, last, f"{self.name}: the last code line (an expression)")
+        last, what = self.expression, f"{self.name}: the last code line"
+        if self.raises.strip():  # a check that must raise may end in a statement (setting a read-only property)
+            problems += _problem(last, "exec", what)
+        elif _problem(last, "eval", what) and not _problem(last, "exec", what):
+            problems.append(f"{what} is a statement, {last!r}; end with the expression whose value "
+                            "is checked, e.g. a call or an attribute")  # fmt: skip
+        else:
+            problems += _problem(last, "eval", what)
+        parsed = [ast.parse(line) for line in self.code if not _problem(line, "exec", what)]
+        if any(isinstance(node, ast.Raise) for tree in parsed for node in ast.walk(tree)):
+            problems.append(f"{self.name}: a check must not raise by itself; call the project code that raises")
         if self.raises.strip() in {"None", "null", "none", "NoneType"}:
             problems.append(f'{self.name}: raises "{self.raises}" is not an exception; use "" when it returns a value')
         elif self.raises.strip() and not re.fullmatch(r"[A-Za-z_][\w.]*", self.raises.strip()):
