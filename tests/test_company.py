@@ -138,6 +138,16 @@ async def test_a_model_that_cannot_plan_tests_still_ends_with_a_summary(tmp_path
     assert (tmp_path / "roman" / "roman.py").read_text() == ROMAN.files["roman.py"]
 
 
+async def test_a_plan_that_cannot_cover_the_requirement_is_narrowed_not_dropped(tmp_path):
+    model = company_model(ROMAN)  # its plan has no check of the KeyError the requirement names
+    idea = "Write roman.py with to_roman and from_roman; a bad numeral raises KeyError."
+    outcome = await run_company(idea, CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+    assert outcome.summary["status"] == "passed" and outcome.summary["tests_passed"] > 0
+    assert any(note.startswith("test plan narrowed") and "KeyError" in note for note in outcome.notes)
+    plans = [r.json_schema["properties"]["value_checks"] for r in model.requests if r.schema_name == "TestPlan"]
+    assert len(plans) == 4 and "KeyError" in plans[0]["required"] and "required" not in plans[3]
+
+
 def test_a_module_and_a_package_of_the_same_name_are_refused():
     from pydantic import ValidationError
 
