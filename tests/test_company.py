@@ -148,7 +148,7 @@ async def test_a_plan_that_cannot_cover_the_requirement_is_narrowed_not_dropped(
     assert len(plans) == 4 and "KeyError" in plans[0]["required"] and "required" not in plans[3]
 
 
-def test_a_module_and_a_package_of_the_same_name_are_refused():
+def test_a_module_and_a_package_of_the_same_name_and_a_module_that_hides_the_standard_library_are_refused():
     from pydantic import ValidationError
 
     from agentco.company.schemas import SystemDesign
@@ -157,18 +157,27 @@ def test_a_module_and_a_package_of_the_same_name_are_refused():
     SystemDesign.model_validate(design)
     with pytest.raises(ValidationError, match="same import name"):
         SystemDesign.model_validate({**design, "file_list": ["greet.py", "greet/__init__.py"]})
+    for hides in ("csv.py", "json/__init__.py"):
+        with pytest.raises(ValidationError, match="would hide Python's own"):
+            SystemDesign.model_validate({**design, "file_list": ["roman.py", hides]})
+    SystemDesign.model_validate({**design, "file_list": ["roman.py", "roman_tools/argparse.py"]})
 
 
 def test_the_design_must_provide_the_entry_points_the_requirement_names():
     from pydantic import ValidationError
 
-    from agentco.company.schemas import PRD, design_for
+    from agentco.company.schemas import design_for, entry_points_in
 
-    prd = PRD.model_validate({**ROMAN.prd(), "entry_points": [{"kind": "command", "name": "csvstats"}]})
+    # the user's words name them even when the PRD's list is empty (a 1.5B model left it empty)
+    requirement = "Running `python -m csvstats FILE` prints stats; `fmt.py` formats; the folder `csvstats/` ..."
+    named = entry_points_in(requirement)
+    assert [(e.kind, e.name) for e in named] == [("command", "csvstats"), ("module", "fmt"), ("package", "csvstats")]
     design = {**ROMAN.design(), "data_structures": []}
     with pytest.raises(ValidationError, match=r"python -m csvstats`: the file list needs csvstats/__init__.py"):
-        design_for(prd).model_validate({**design, "file_list": ["csvstats/stats.py"]})
-    design_for(prd).model_validate({**design, "file_list": ["csvstats/__init__.py", "csvstats/__main__.py"]})
+        design_for(named).model_validate({**design, "file_list": ["csvstats/stats.py", "fmt.py"]})
+    design_for(named).model_validate(
+        {**design, "file_list": ["csvstats/__init__.py", "csvstats/__main__.py", "fmt.py"]}
+    )
 
 
 def test_a_check_cannot_raise_none():

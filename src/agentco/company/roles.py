@@ -14,6 +14,7 @@ from agentco.company.schemas import (
     SystemDesign,
     TestPlan,
     design_for,
+    entry_points_in,
     names_to_check,
     task_breakdown_for,
     test_plan_for,
@@ -122,9 +123,11 @@ class Architect(CompanyRole):
 
     async def write_design(self, news: list[Message]) -> Message:
         ws = self.workshop
+        named = [*(ws.prd.entry_points if ws.prd else []), *entry_points_in(ws.requirement)]
+        entry_points = list({(e.kind, e.name): e for e in named}.values())
         design: SystemDesign = await self.ask(
-            self.prompt("company/write_design.j2", prd=ws.prd),
-            design_for(ws.prd),
+            self.prompt("company/write_design.j2", prd=ws.prd, entry_points=entry_points),
+            design_for(entry_points),
             max_tokens=1000,
             what="system design",
         )

@@ -111,9 +111,17 @@ class SystemDesign(BaseModel):
         return files
 
 
-def design_for(prd: PRD | None) -> type[SystemDesign]:
-    """A SystemDesign that must provide the entry points the requirement names."""
-    entry_points = list(prd.entry_points) if prd else []
+def entry_points_in(requirement: str) -> list[EntryPoint]:
+    """The entry points the user's own words name: `python -m NAME`, `NAME.py`, a package folder `NAME/`.
+    (The PRD lists them too, but a small model leaves that list empty.)"""
+    found = [EntryPoint(kind="command", name=m) for m in re.findall(r"python3? -m ([A-Za-z_]\w*)", requirement)]
+    found += [EntryPoint(kind="module", name=m) for m in re.findall(r"`([A-Za-z_]\w*)\.py`", requirement)]
+    found += [EntryPoint(kind="package", name=m) for m in re.findall(r"`([A-Za-z_]\w*)/`", requirement)]
+    return list({(e.kind, e.name): e for e in found}.values())
+
+
+def design_for(entry_points: Sequence[EntryPoint]) -> type[SystemDesign]:
+    """A SystemDesign that must provide these entry points."""
 
     class Design(SystemDesign):
         @model_validator(mode="after")
@@ -140,6 +148,8 @@ def path_problem(path: str) -> str | None:
         return "tests and docs are written by other roles; list source files only"
     if p.suffix != ".py":
         return "list Python source files (.py) only"
+    if p.parts[0].removesuffix(".py") in sys.stdlib_module_names:
+        return f"it would hide Python's own {p.parts[0].removesuffix('.py')} module; choose another name"
     return None
 
 
