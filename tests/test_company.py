@@ -1,5 +1,6 @@
 """The whole software company on the scripted model: a known project comes out, tested in the sandbox."""
 
+import builtins
 import json
 import re
 import subprocess
@@ -194,7 +195,7 @@ def test_a_check_cannot_raise_none():
     [
         (["acct = Account('ann')"], "", "the last code line is a statement, \"acct = Account('ann')\"; end with"),
         (["raise InsufficientFunds()"], "InsufficientFunds", "must not raise by itself"),
-        (["x = (", "x"], "", "c: code line is not valid Python"),
+        (["x = (", "x"], "", "c: the code before the last line is not valid Python"),
     ],
 )
 def test_a_check_says_how_its_code_is_wrong(code, raises, error):
@@ -206,6 +207,10 @@ def test_a_check_says_how_its_code_is_wrong(code, raises, error):
     with pytest.raises(ValidationError, match=re.escape(error)):
         ValueCheck(name="c", code=code, expected=None, raises=raises)
     ValueCheck(name="c", code=["a = A()", "a.b = 1"], expected=None, raises="AttributeError")  # a statement may raise
+    # the lines before the last are one block: a `with` may span them, and what they bind is defined
+    block = ValueCheck(name="c", code=["import csv", "with open('f') as fh:", "    rows = list(csv.reader(fh))",
+                                       "len(rows)"], expected=1, raises="")  # fmt: skip
+    assert block.undefined_names(set(dir(builtins))) == []
 
 
 def _plan(**overrides):
@@ -266,7 +271,7 @@ def test_every_problem_of_a_plan_is_reported_at_once():
     with pytest.raises(ValidationError) as caught:  # each check's own problems
         plan.model_validate(_plan(value_checks={"Account": [broken, {**broken, "name": "again"}]}))
     text = str(caught.value)
-    assert "broken: code line is not valid Python" in text and "again: code line is not valid Python" in text
+    assert "broken: the code before the last line is not valid" in text and "again: the code before" in text
     assert 'broken: raises "None" is not an exception' in text
     with pytest.raises(ValidationError) as caught:  # then the plan's
         plan.model_validate(_plan(value_checks={"Account": [uses], "other": [{**uses, "name": "more"}]}))

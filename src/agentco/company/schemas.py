@@ -251,9 +251,8 @@ class ValueCheck(BaseModel):
 
     @model_validator(mode="after")
     def _valid_python(self) -> ValueCheck:
-        problems = []
-        for statement in self.setup:
-            problems += _problem(statement, "exec", f"{self.name}: code line")
+        # the lines before the last run as one block, so a model may write a `with` or `for` over lines
+        problems = _problem("\n".join(self.setup), "exec", f"{self.name}: the code before the last line")
         last, what = self.expression, f"{self.name}: the last code line"
         if self.raises.strip():  # a check that must raise may end in a statement (setting a read-only property)
             problems += _problem(last, "exec", what)
@@ -262,8 +261,7 @@ class ValueCheck(BaseModel):
                             "is checked, e.g. a call or an attribute")  # fmt: skip
         else:
             problems += _problem(last, "eval", what)
-        parsed = [ast.parse(line) for line in self.code if not _problem(line, "exec", what)]
-        if any(isinstance(node, ast.Raise) for tree in parsed for node in ast.walk(tree)):
+        if not problems and any(isinstance(node, ast.Raise) for node in self._nodes()):
             problems.append(f"{self.name}: a check must not raise by itself; call the project code that raises")
         if self.raises.strip() in {"None", "null", "none", "NoneType"}:
             problems.append(f'{self.name}: raises "{self.raises}" is not an exception; use "" when it returns a value')
@@ -275,17 +273,20 @@ class ValueCheck(BaseModel):
     def used_names(self) -> set[str]:
         """What the check calls, reads and expects to be raised."""
         names = set(self.raises.strip().split(".")) - {""}
-        for tree in (ast.parse(code) for code in self.code):
-            names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-            names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-        return names
+        names |= {n.id for n in self._nodes() if isinstance(n, ast.Name)}
+        return names | {n.attr for n in self._nodes() if isinstance(n, ast.Attribute)}
+
+    def _nodes(self) -> list[ast.AST]:
+        trees = [ast.parse("\n".join(self.setup)), ast.parse(self.expression)]
+        return [node for tree in trees for node in ast.walk(tree)]
 
     def undefined_names(self, known: set[str]) -> list[str]:
         """Names the check reads that neither ``known`` nor its own earlier lines define."""
-        trees = [ast.parse(code) for code in self.code]
-        nodes = [node for tree in trees for node in ast.walk(tree)]
+        nodes = self._nodes()
         defined = known | {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
         defined |= {n.arg for n in nodes if isinstance(n, ast.arg)}
+        imports = [n for n in nodes if isinstance(n, ast.Import | ast.ImportFrom)]
+        defined |= {alias.asname or alias.name.split(".")[0] for n in imports for alias in n.names}
         read = [n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
         if self.raises.strip():
             read.append(self.raises.strip().split(".")[0])
