@@ -347,6 +347,14 @@ def test_the_plan_must_fit_the_project():
     program = test_plan_for(["tool"], ["tool"], must_check=["tool"])
     with pytest.raises(ValidationError, match="at least 1 item"):
         program.model_validate(_plan(imports=[], value_checks={}))
+    # a requirement that describes only its command line is checked through it, not through its insides
+    assert program.model_json_schema()["properties"]["value_checks"]["additionalProperties"] is False
+    tool_step = {**step, "args": ["-m", "tool", "4"]}
+    with pytest.raises(ValidationError, match="value_checks\n.*at most 0"):
+        program.model_validate(_plan(command_checks=[{"name": "cli", "files": [], "steps": [tool_step]}]))
+    program.model_validate(
+        _plan(value_checks={}, imports=[], command_checks=[{"name": "cli", "files": [], "steps": [tool_step]}])
+    )
 
     previous = library.model_validate(_plan())
     with pytest.raises(ValidationError, match="identical to the current one"):

@@ -36,8 +36,12 @@ def test_code_fields_keep_a_short_bound_against_runaway_strings():
 
 
 def test_nesting_of_the_generated_grammar_stays_bounded():
+    from agentco.company.schemas import test_plan_for
+
     llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
-    for model in (PRD, SystemDesign, TestPlan):
+    grouped = test_plan_for(["bank"], [], must_check=["Account", "ValueError"], provided={"Account": "bank"})
+    cli_only = test_plan_for(["tool"], ["tool"], must_check=["tool"], provided={})
+    for model in (PRD, SystemDesign, TestPlan, grouped, cli_only):
         grammar = llama_grammar.json_schema_to_gbnf(json.dumps(grammar_schema(model.model_json_schema())))
         assert max(line.count("(") for line in grammar.splitlines()) <= GRAMMAR_MAX_LENGTH + 5
 

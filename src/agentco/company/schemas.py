@@ -469,6 +469,10 @@ def test_plan_for(
             "additionalProperties": False,
         }
         fields["value_checks"] = (Annotated[dict[str, list[ValueCheck]], WithJsonSchema(schema)], ...)
+    elif programs:  # the requirement describes only its command line: the checks run it, not its insides
+        only_cli = {"type": "object", "properties": {}, "additionalProperties": False,
+                    "description": "{}: the requirement describes only the command line"}  # fmt: skip
+        fields["value_checks"] = (Annotated[dict[str, list[ValueCheck]], WithJsonSchema(only_cli)], Field(max_length=0))
     if not runnable:
         no_cli = "[]: the project has no command-line program"
         fields["command_checks"] = (list[CommandCheck], Field(max_length=0, description=no_cli))
