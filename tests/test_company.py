@@ -228,12 +228,15 @@ def test_expected_values_are_json_and_render_as_python(tmp_path):
         {"name": "s", "code": ["to_roman(4)"], "expected": "IV", "raises": ""},
         {"name": "pairs", "code": ["[('a', 1)]"], "expected": [["a", 1]], "raises": ""},
         {"name": "ratio", "code": ["1 / 3"], "expected": 0.3333333, "raises": ""},
+        {"name": "holds", "code": ["n = 2", "assert to_roman(n) == 'II'"], "expected": "II", "raises": ""},
     ]
     plan = TestPlan.model_validate(_plan(value_checks={"to_roman": checks[:1], "other": checks[1:]}))
     text = render("company/code/test_file.py.j2", plan=plan)
     assert "assert to_roman(4) == 'IV'" in text
     assert "assert plain([('a', 1)]) == [['a', 1]]" in text
     assert "pytest.approx(0.3333333)" in text
+    assert "    n = 2\n    assert to_roman(n) == 'II'" in text  # an assert is a check by itself
+    assert plan.expectations()["test_holds_4"] == "`n = 2; assert to_roman(n) == 'II'` should hold"
     compile(text, "test_x.py", "exec")
 
 

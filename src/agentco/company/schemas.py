@@ -249,6 +249,14 @@ class ValueCheck(BaseModel):
     def expression(self) -> str:
         return self.code[-1]
 
+    @property
+    def asserts(self) -> bool:
+        """Whether the last line is an ``assert`` (a small model often ends a check with one)."""
+        try:
+            return isinstance(ast.parse(self.expression).body[0], ast.Assert)
+        except (SyntaxError, IndexError):
+            return False
+
     @model_validator(mode="after")
     def _valid_python(self) -> ValueCheck:
         # the lines before the last run as one block, so a model may write a `with` or `for` over lines
@@ -256,6 +264,8 @@ class ValueCheck(BaseModel):
         last, what = self.expression, f"{self.name}: the last code line"
         if self.raises.strip():  # a check that must raise may end in a statement (setting a read-only property)
             problems += _problem(last, "exec", what)
+        elif self.asserts:  # an assert is a check by itself: its expected value is not used
+            pass
         elif _problem(last, "eval", what) and not _problem(last, "exec", what):
             problems.append(f"{what} is a statement, {last!r}; end with the expression whose value "
                             "is checked, e.g. a call or an attribute")  # fmt: skip
@@ -371,7 +381,13 @@ class TestPlan(BaseModel):
         out = {}
         for i, check in enumerate(self.checks(), 1):
             code = "; ".join(check.code)
-            wants = f"raise {check.raises}" if check.raises.strip() else f"give {check.expected!r}"
+            wants = (
+                f"raise {check.raises}"
+                if check.raises.strip()
+                else "hold"
+                if check.asserts
+                else f"give {check.expected!r}"
+            )
             out[f"test_{check.name}_{i}"] = f"`{code}` should {wants}"
         for i, command in enumerate(self.command_checks, 1):
             steps = [f"`python {' '.join(s.args)}` should exit {s.exit_code}"
