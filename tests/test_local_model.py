@@ -108,10 +108,16 @@ async def test_max_tokens_is_capped_to_the_room_left(provider) -> None:  # type:
 
 @pytest.mark.local_model
 async def test_cancelled_call_frees_the_model(provider) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(provider.complete(ask("Count from 1 to 1000.", max_tokens=1000)), 0.5)
-    # The worker thread stops at its next token, so this call is not stuck behind 1000 tokens.
-    completion = await asyncio.wait_for(provider.complete(ask("Say hi.", max_tokens=4)), 30)
+    # cancelled once it is generating (a fixed timeout raced a model that answered "1, 2, ..., 1000")
+    started = asyncio.Event()
+    long = ask("List the numbers from 1 to 500, one per line, with no other text.", max_tokens=1000)
+    call = asyncio.create_task(provider.complete(long, on_token=lambda _: started.set()))
+    await asyncio.wait_for(started.wait(), 60)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    # The worker thread stops at its next token, so this call is not stuck behind ~1000 tokens.
+    completion = await asyncio.wait_for(provider.complete(ask("Say hi.", max_tokens=4)), 10)
     assert completion.text
 
 
