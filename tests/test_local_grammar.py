@@ -30,6 +30,7 @@ def test_only_short_length_bounds_reach_the_grammar(model):
 
 def test_code_fields_keep_a_short_bound_against_runaway_strings():
     safe = grammar_schema(TestPlan.model_json_schema())
+    assert safe["properties"]["value_checks"]["additionalProperties"]["maxItems"] == 4  # and runaway groups
     check = safe["$defs"]["ValueCheck"]["properties"]
     assert check["expected"]["anyOf"][0] == {"type": "string", "maxLength": 200}
     assert check["code"]["items"]["maxLength"] == 200
