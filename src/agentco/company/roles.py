@@ -123,8 +123,7 @@ class Architect(CompanyRole):
 
     async def write_design(self, news: list[Message]) -> Message:
         ws = self.workshop
-        named = [*(ws.prd.entry_points if ws.prd else []), *entry_points_in(ws.requirement)]
-        entry_points = list({(e.kind, e.name): e for e in named}.values())
+        entry_points = entry_points_in(ws.requirement, ws.prd.entry_points if ws.prd else ())
         design: SystemDesign = await self.ask(
             self.prompt("company/write_design.j2", prd=ws.prd, entry_points=entry_points),
             design_for(entry_points),

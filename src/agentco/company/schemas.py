@@ -7,6 +7,7 @@ import builtins
 import re
 import sys
 from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import PurePosixPath
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -111,10 +112,11 @@ class SystemDesign(BaseModel):
         return files
 
 
-def entry_points_in(requirement: str) -> list[EntryPoint]:
-    """The entry points the user's own words name: `python -m NAME`, `NAME.py`, a package folder `NAME/`.
-    (The PRD lists them too, but a small model leaves that list empty.)"""
-    found = [EntryPoint(kind="command", name=m) for m in re.findall(r"python3? -m ([A-Za-z_]\w*)", requirement)]
+def entry_points_in(requirement: str, listed: Sequence[EntryPoint] = ()) -> list[EntryPoint]:
+    """``listed`` (the PRD's) and the entry points the user's own words name: `python -m NAME`,
+    `NAME.py`, a package folder `NAME/` (a small model leaves the PRD's list empty)."""
+    found = [*listed]
+    found += [EntryPoint(kind="command", name=m) for m in re.findall(r"python3? -m ([A-Za-z_]\w*)", requirement)]
     found += [EntryPoint(kind="module", name=m) for m in re.findall(r"`([A-Za-z_]\w*)\.py`", requirement)]
     found += [EntryPoint(kind="package", name=m) for m in re.findall(r"`([A-Za-z_]\w*)/`", requirement)]
     return list({(e.kind, e.name): e for e in found}.values())
@@ -227,8 +229,8 @@ Expected = Annotated[
 
 class ValueCheck(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50, description="snake_case test name")
-    # one list, run in order like a REPL session: a small model writes the object it needs before
-    # using it far more reliably than it fills a separate setup field
+    # one list, run in order: a small model writes the object it needs before using it far more
+    # reliably than it fills a separate setup field
     code: list[Code] = Field(
         min_length=1,
         max_length=7,
@@ -261,16 +263,14 @@ class ValueCheck(BaseModel):
     def _valid_python(self) -> ValueCheck:
         # the lines before the last run as one block, so a model may write a `with` or `for` over lines
         problems = _problem("\n".join(self.setup), "exec", f"{self.name}: the code before the last line")
-        last, what = self.expression, f"{self.name}: the last code line"
-        if self.raises.strip():  # a check that must raise may end in a statement (setting a read-only property)
-            problems += _problem(last, "exec", what)
-        elif self.asserts:  # an assert is a check by itself: its expected value is not used
-            pass
-        elif _problem(last, "eval", what) and not _problem(last, "exec", what):
-            problems.append(f"{what} is a statement, {last!r}; end with the expression whose value "
-                            "is checked, e.g. a call or an attribute")  # fmt: skip
-        else:
-            problems += _problem(last, "eval", what)
+        what = f"{self.name}: the last code line"
+        if not (problems := problems + _problem(self.expression, "exec", what)):
+            last = ast.parse(self.expression).body
+            # a check that must raise may end in a statement (setting a read-only property), and an
+            # assert is a check by itself; otherwise the last line is the value to compare
+            if not self.raises.strip() and not self.asserts and not (len(last) == 1 and isinstance(last[0], ast.Expr)):
+                problems.append(f"{what} is a statement, {self.expression!r}; end with the expression whose "
+                                "value is checked, e.g. a call or an attribute")  # fmt: skip
         if not problems and any(isinstance(node, ast.Raise) for node in self._nodes()):
             problems.append(f"{self.name}: a check must not raise by itself; call the project code that raises")
         if self.raises.strip() in {"None", "null", "none", "NoneType"}:
@@ -290,7 +290,7 @@ class ValueCheck(BaseModel):
         trees = [ast.parse("\n".join(self.setup)), ast.parse(self.expression)]
         return [node for tree in trees for node in ast.walk(tree)]
 
-    def undefined_names(self, known: set[str]) -> list[str]:
+    def undefined_names(self, known: AbstractSet[str]) -> list[str]:
         """Names the check reads that neither ``known`` nor its own earlier lines define."""
         nodes = self._nodes()
         defined = known | {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
@@ -348,12 +348,16 @@ class TestPlan(BaseModel):
 
     @model_validator(mode="after")
     def _usable(self) -> TestPlan:
+        self.complete()
         _report(self.problems())
         return self
 
+    def complete(self) -> None:
+        """Fill in what agentco, not the model, writes (subclasses)."""
+
     def problems(self) -> list[str]:
         """What makes the plan unusable, all at once (subclasses add what their project needs)."""
-        known, problems = set(dir(builtins)), []
+        known, problems = set(_BUILTINS), []
         for line in self.imports:
             tree = _parse(line, "exec", "imports")
             if not all(isinstance(node, ast.Import | ast.ImportFrom) for node in tree.body):
@@ -381,15 +385,8 @@ class TestPlan(BaseModel):
         """Each generated test function's name (as the test template names it) → what it expects."""
         out = {}
         for i, check in enumerate(self.checks(), 1):
-            code = "; ".join(check.code)
-            wants = (
-                f"raise {check.raises}"
-                if check.raises.strip()
-                else "hold"
-                if check.asserts
-                else f"give {check.expected!r}"
-            )
-            out[f"test_{check.name}_{i}"] = f"`{code}` should {wants}"
+            wants = f"raise {check.raises}" if check.raises.strip() else f"give {check.expected!r}"
+            out[f"test_{check.name}_{i}"] = f"`{'; '.join(check.code)}` should {'hold' if check.asserts else wants}"
         for i, command in enumerate(self.command_checks, 1):
             steps = [f"`python {' '.join(s.args)}` should exit {s.exit_code}"
                      + (f" and print {s.stdout.strip()!r}" if s.check_stdout else "") for s in command.steps]  # fmt: skip
@@ -442,9 +439,11 @@ def test_plan_for(
     class Plan(TestPlan):
         writes_imports = provided is None
 
-        def problems(self) -> list[str]:
+        def complete(self) -> None:
             if provided is not None:  # the imports are agentco's, not the model's
                 self.imports = imports_for(self.checks(), provided)
+
+        def problems(self) -> list[str]:
             problems = super().problems()
             if missing := [name for name in groups if not self.value_checks.get(name)]:
                 problems.append(f"value_checks needs a group of checks for each of: {', '.join(missing)}")
@@ -498,6 +497,7 @@ def test_plan_for(
     return create_model("TestPlan", __base__=Plan, **fields)
 
 
+_BUILTINS = frozenset(dir(builtins))
 _ERRORS = {
     name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
 } - {"BaseException", "Exception"}
@@ -508,7 +508,7 @@ def imports_for(checks: Sequence[ValueCheck], provided: Mapping[str, str]) -> li
     defines each (``provided``: name → module), standard modules by their own name."""
     wanted: dict[str, list[str]] = {}
     for check in checks:
-        for name in check.undefined_names(set(dir(builtins))):
+        for name in check.undefined_names(_BUILTINS):
             if name in provided:
                 wanted.setdefault(provided[name], []).append(name)
             elif name in sys.stdlib_module_names:
