@@ -85,7 +85,8 @@ async def test_the_company_builds_a_known_project_whose_tests_pass(tmp_path):
         # a wrong result: the model decides whether the code or the test is wrong
         (('raise ValueError(f"out of range: {n!r}")', "return ''"), "should raise ValueError", True),
         # a crash inside the code with an error the requirement never names: the code, without asking
-        (('    return "".join(out)', '    return "".join(out).missing()'), "AttributeError: 'str' object", False),
+        # (a crash the linter cannot foresee: it would find `"".join(out).missing()` before the tests)
+        (('    return "".join(out)', '    return {}["".join(out)]'), "KeyError: ", False),
     ],
 )
 async def test_failing_tests_go_back_to_the_engineer_and_get_fixed(tmp_path, bug, fix_sees, triaged):
@@ -382,3 +383,21 @@ def test_the_names_a_plan_must_check_come_from_the_requirement():
     requirement = "Write `bank.py` with `Account` and `InsufficientFunds(Exception)`; bad amounts raise ValueError."
     defined = {"Account", "InsufficientFunds", "_helper", "format_amount", "bank"}
     assert names_to_check(requirement, defined) == ["bank", "Account", "InsufficientFunds", "ValueError"]
+
+
+@pytest.mark.parametrize("mended", [True, False])
+async def test_code_the_linter_faults_is_rewritten_once_and_the_rewrite_kept_only_if_better(tmp_path, mended):
+    good = ROMAN.files["roman.py"]
+    faulty = good + "\nprint(to_roman(4))\n"  # example code left at the top: runs on every import
+    rewrite = good if mended else faulty + "print(to_roman(5))\n"
+    script = ProjectScript("roman", {"roman.py": faulty}, ROMAN.tests, fixes={"roman.py": [rewrite]})
+    model = company_model(script)
+    outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+
+    names = [r.schema_name for r in model.requests]
+    assert names.count("file roman.py") == 2 and "Review" not in names  # the finding replaces the review
+    [lint_fix] = [r for r in model.requests if r.schema_name == "file roman.py"][1:]
+    assert "runs whenever the module is imported" in lint_fix.messages[-1]["content"]
+    kept = (outcome.project / "roman.py").read_text()
+    assert kept == (good if mended else faulty)
+    assert any("lint findings in roman.py left" in note for note in outcome.notes) != mended

@@ -135,3 +135,33 @@ def test_a_requirement_that_cannot_be_installed_is_reported_not_raised(tmp_path,
 def test_an_unknown_language_is_a_config_error():
     with pytest.raises(ConfigError, match="python"):
         get_toolchain("cobol")
+
+
+def test_lint_finds_what_a_small_model_leaves_in_code_that_parses_and_imports(python, tmp_path):
+    (tmp_path / "tool").mkdir()
+    (tmp_path / "bank.py").write_text(
+        "class Account:\n"
+        "    def __init__(self):\n"
+        "        self.history = []\n"
+        "    def history(self):\n"
+        "        return self.history\n"
+        "\n"
+        "acct = Account()\n"  # an assignment at the top is allowed
+        "acct.history.append(1)\n"
+        "print(acct)\n"
+        'if __name__ == "__main__":\n'
+        "    print(acct)\n"
+    )
+    (tmp_path / "tool" / "__init__.py").write_text("def fail(msg):\n    print(msg, file=sys.stderr)\n    sys.exit(2)\n")
+    (tmp_path / "tool" / "__main__.py").write_text("import sys\nfrom tool import fail\nfail(sys.argv[1])\n")
+    (tmp_path / "clean.py").write_text('"""Doc."""\nimport sys\n\nLIMIT = 3\n\n\ndef main():\n    sys.exit(0)\n')
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text("print(undefined_name)\n")
+
+    found = python.lint(tmp_path, ["bank.py", "tool/__init__.py", "tool/__main__.py", "clean.py", "tests/test_x.py"])
+
+    assert set(found) == {"bank.py", "tool/__init__.py"}  # a program's __main__ may run code; tests are QA's
+    bank = "\n".join(found["bank.py"])
+    assert "lines 8, 9: example or test code runs whenever the module is imported" in bank
+    assert "hides the method `history()`" in bank and "self._history" in bank
+    assert found["tool/__init__.py"] == ["lines 2, 3: `sys` is used but never imported: add `import sys` at the top"]

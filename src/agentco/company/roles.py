@@ -222,10 +222,36 @@ class Engineer(CompanyRole):
         except ModelOutputError as exc:  # QA reports the missing file and it comes back for a fix
             ws.notes.append(f"{task.file} was not written: {exc}")
             return None
-        if ws.options.code_review and current is None and len(code.strip().splitlines()) > 3:
-            code = await self.review(task, code)
-        ws.code[task.file] = code
+        review = ws.options.code_review and current is None and len(code.strip().splitlines()) > 3
+        return await self.settle(task, code, review=review)
+
+    async def settle(self, task: FileTask, code: str, review: bool = False) -> str:
+        """Keep ``code`` as the file, after one rewrite if the linter finds defects in it, or else
+        (with ``review``) after the model's review: a linter's finding is evidence, a review an opinion."""
+        ws = self.workshop
         ws.folder.write(task.file, code)
+        if findings := ws.toolchain.lint(ws.folder.root, [task.file]).get(task.file):
+            code = await self.mend(task, code, findings)
+        elif review:
+            code = await self.review(task, code)
+            ws.folder.write(task.file, code)
+        ws.code[task.file] = code
+        return code
+
+    async def mend(self, task: FileTask, code: str, findings: list[str]) -> str:
+        """One rewrite against the linter's findings, kept only when it has fewer of them."""
+        ws = self.workshop
+        try:
+            mended = await self._write(task, code, findings)
+        except ModelOutputError as exc:
+            ws.notes.append(f"lint findings in {task.file} not fixed: {exc}")
+            return code
+        ws.folder.write(task.file, mended)
+        left = ws.toolchain.lint(ws.folder.root, [task.file]).get(task.file, [])
+        if len(left) < len(findings):
+            return mended
+        ws.folder.write(task.file, code)
+        ws.notes.append(f"lint findings in {task.file} left: {'; '.join(findings)[:300]}")
         return code
 
     async def review(self, task: FileTask, code: str) -> str:
@@ -268,8 +294,7 @@ class Engineer(CompanyRole):
             except ModelOutputError as exc:
                 ws.notes.append(f"fix of {path} failed: {exc}")
                 continue
-            ws.code[path] = code
-            ws.folder.write(path, code)
+            await self.settle(task, code)
         ws.folder.commit(f"Fix {', '.join(request['files'])}: {request['reason']}", self.name)
         return Message(
             f"fixed {', '.join(request['files'])}",

@@ -128,6 +128,10 @@ class LanguageToolchain(Protocol):
         """The interface of a source file without its bodies, for prompts."""
         ...
 
+    def lint(self, project: Path, files: Sequence[str]) -> dict[str, list[str]]:
+        """Defects found in ``files`` (relative to ``project``) without running them: path → problems."""
+        ...
+
     def check_syntax(self, source: str | Path, filename: str = "<generated>") -> str | None:
         """The syntax error with its line number, or None. A Path is read; a str is the code."""
         ...

@@ -163,6 +163,11 @@ class PythonToolchain:
 
         return outline(source)
 
+    def lint(self, project: Path, files: Sequence[str]) -> dict[str, list[str]]:
+        from agentco.lang.python_lint import lint
+
+        return lint(project, [f for f in files if not _is_test_file(f)])
+
     # -- checks that need no environment ---------------------------------------------------------
 
     def check_syntax(self, source: str | Path, filename: str = "<generated>") -> str | None:
