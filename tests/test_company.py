@@ -365,6 +365,25 @@ def test_the_plan_must_fit_the_project():
         test_plan_for(["roman"], [], previous).model_validate(_plan())
 
 
+def test_every_command_check_passes_the_options_the_requirements_usage_line_requires():
+    from pydantic import ValidationError
+
+    from agentco.company.schemas import test_plan_for, usage_lines
+
+    requirement = "Run it as `python -m kv --db FILE [--quiet] COMMAND ...` from the root; `python -m kv` alone: help."
+    usage = usage_lines(requirement)
+    assert usage == {"kv": "python -m kv --db FILE [--quiet] COMMAND ..."}
+    plan = test_plan_for(["kv"], ["kv"], must_check=["kv"], usage=usage)
+
+    def check(*args: str) -> dict:
+        step = {"args": ["-m", "kv", *args], "exit_code": 0, "stdout": "", "check_stdout": False}
+        return {"imports": [], "value_checks": {}, "command_checks": [{"name": "get", "files": [], "steps": [step]}]}
+
+    with pytest.raises(ValidationError, match=r"every run of -m kv needs --db, .*`python -m kv --db FILE \[--quiet\]"):
+        plan.model_validate(check("get", "a"))
+    plan.model_validate(check("--db", "{tmp}/db.json", "get", "a"))  # --quiet is optional
+
+
 def test_programs_are_packages_with_a_main_and_modules_with_a_main_guard():
     from agentco.lang.python import PythonToolchain
 
@@ -401,3 +420,17 @@ async def test_code_the_linter_faults_is_rewritten_once_and_the_rewrite_kept_onl
     kept = (outcome.project / "roman.py").read_text()
     assert kept == (good if mended else faulty)
     assert any("lint findings in roman.py left" in note for note in outcome.notes) != mended
+
+
+async def test_a_fix_that_makes_more_tests_fail_is_undone(tmp_path):
+    good = ROMAN.files["roman.py"]
+    broken = good.replace('raise ValueError(f"out of range: {n!r}")', "return ''")
+    worse = broken.replace('    return "".join(out)', '    return "".join(out).lower()')
+    script = ProjectScript("roman", {"roman.py": broken}, ROMAN.tests, fixes={"roman.py": [worse]})
+    model = company_model(script)
+    outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+
+    assert (outcome.project / "roman.py").read_text() == broken  # the fix passed fewer tests than this
+    assert any(note.startswith("went back to the code that passed") for note in outcome.notes)
+    assert "Go back to the code that passed" in git(outcome.project, "log", "--format=%s")
+    assert outcome.summary["tests_failed"] == 1 and outcome.summary["tests_passed"] > 0

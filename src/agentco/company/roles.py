@@ -19,6 +19,7 @@ from agentco.company.schemas import (
     task_breakdown_for,
     test_plan_for,
     triage_for,
+    usage_lines,
 )
 from agentco.company.workshop import Workshop
 from agentco.core.action import Action
@@ -317,6 +318,7 @@ class QaEngineer(CompanyRole):
         )
         self.fix_rounds_used = 0
         self.env_ready = False
+        self.best: tuple[Any, dict[str, str]] | None = None  # the best report of this test plan, and its code
         self.scope: dict[str, Any] = {}  # what the test plan may use and must check (test_scope)
 
     def fix_request(self, files: dict[str, list[str]], reason: str) -> Message:
@@ -343,7 +345,9 @@ class QaEngineer(CompanyRole):
             self.env_ready = True
         broken = toolchain.import_check(root, list(ws.code))
         broken.update({t.file: ["the file is missing"] for t in ws.tasks.tasks if t.file not in ws.code})
-        if broken and self.can_fix:
+        if broken and self.best is not None:  # a fix broke what imported before: undo it
+            self.restore_best(f"the fix broke the import of {', '.join(broken)}")
+        elif broken and self.can_fix:
             return self.fix_request(broken, "the code does not import")
         if ws.test_file is None:
             try:
@@ -357,6 +361,10 @@ class QaEngineer(CompanyRole):
             report = toolchain.run_tests(root, [ws.test_file])
             ws.test_report = report
             ws.stage(f"tests:{self.fix_rounds_used}")
+            if self.best is None or report.passed >= self.best[0].passed:
+                self.best = (report, dict(ws.code))
+            else:  # a fix that makes passing tests fail is worse than no fix
+                report = self.restore_best(f"the fix passed {report.passed} tests, {self.best[0].passed} before")
             if report.failed + report.errors == 0 or not self.can_fix:
                 return self.finish(report.summary())
             culprit = await self.triage(report)
@@ -368,6 +376,20 @@ class QaEngineer(CompanyRole):
             except ModelOutputError as exc:
                 ws.notes.append(f"tests not corrected: {exc}")
                 return self.finish(report.summary())
+            self.best = None  # new tests: the counts start again
+
+    def restore_best(self, why: str) -> Any:
+        """Put back the code of the best test report so far; returns that report."""
+        ws = self.workshop
+        report, code = self.best
+        for path, text in code.items():
+            if ws.code.get(path) != text:
+                ws.code[path] = text
+                ws.folder.write(path, text)
+        ws.test_report = report
+        ws.notes.append(f"went back to the code that passed {report.passed} tests: {why}")
+        ws.folder.commit(f"Go back to the code that passed {report.passed} tests ({why})", self.name)
+        return report
 
     def failure_lines(self, report: Any, limit: int = 6) -> list[str]:
         """Each failure as what the check expected and what happened, for the model that must act on it."""
@@ -393,6 +415,7 @@ class QaEngineer(CompanyRole):
             "commands": programs,
             "must_check": names_to_check(ws.requirement, {*provided, *programs}),
             "provided": provided,
+            "usage": {name: line for name, line in usage_lines(ws.requirement).items() if name in programs},
             "max_checks": ws.options.max_tests,
         }
 

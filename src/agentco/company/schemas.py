@@ -122,6 +122,21 @@ def entry_points_in(requirement: str, listed: Sequence[EntryPoint] = ()) -> list
     return list({(e.kind, e.name): e for e in found}.values())
 
 
+def usage_lines(requirement: str) -> dict[str, str]:
+    """How the requirement writes each program's command line, by program: the first quoted
+    `python -m NAME ...` of each NAME, e.g. {"kvstore": "python -m kvstore --db FILE COMMAND ..."}."""
+    found: dict[str, str] = {}
+    for match in re.finditer(r"`(python3? -m ([A-Za-z_]\w*)[^`\n]*)`", requirement):
+        found.setdefault(match[2], " ".join(match[1].split()))
+    return found
+
+
+def required_options(usage: str) -> list[str]:
+    """The options a usage line shows outside [optional] brackets: ``--db`` in ``python -m kv --db FILE CMD``."""
+    after_program = re.sub(r"^python3? -m \S+", "", usage)
+    return re.findall(r"(?<!\S)(--?[A-Za-z][\w-]*)", re.sub(r"\[[^\]]*\]", "", after_program))
+
+
 def design_for(entry_points: Sequence[EntryPoint]) -> type[SystemDesign]:
     """A SystemDesign that must provide these entry points."""
 
@@ -422,6 +437,7 @@ def test_plan_for(
     must_check: Sequence[str] = (),
     max_checks: int = 8,
     provided: Mapping[str, str] | None = None,
+    usage: Mapping[str, str] | None = None,
 ) -> type[TestPlan]:
     """A TestPlan that fits this project: it imports project (or standard) modules, runs only the
     modules that can run as programs (none: no command checks), has a group of value checks for
@@ -430,8 +446,10 @@ def test_plan_for(
     so even a small model under a grammar cannot spend every check on the first function.
 
     With ``provided`` (the project's names → the module defining each) the model writes no imports:
-    the plan imports each name its checks use from where it is defined, and standard modules by name."""
+    the plan imports each name its checks use from where it is defined, and standard modules by name.
+    With ``usage`` (program → its usage line in the requirement) every run passes the options the line requires."""
     runnable = sorted(commands)
+    needs = {name: required_options(line) for name, line in (usage or {}).items() if name in runnable}
     hint = ", ".join(f"-m {name}" for name in runnable)
     groups = [name for name in must_check if name not in runnable]
     programs = [name for name in must_check if name in runnable]
@@ -466,6 +484,10 @@ def test_plan_for(
                     if target.replace("/", ".") not in runnable:
                         problems.append(f"{check.name}: {' '.join(args[:2])!r} is not a program of this project; "
                                         f"it has: {hint}")  # fmt: skip
+                    elif missing := [option for option in needs.get(target, ()) if option not in args]:
+                        problems.append(f"{check.name}: every run of -m {target} needs {' and '.join(missing)}, as "
+                                        f"the requirement writes it: `{usage[target]}`; e.g. "
+                                        f'["-m", "{target}", "{missing[0]}", "{{tmp}}/..."]')  # fmt: skip
             if previous is not None and self.model_dump() == previous.model_dump():
                 problems.append("the corrected plan is identical to the current one: change or drop the failing checks")
             return problems
