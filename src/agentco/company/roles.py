@@ -242,8 +242,8 @@ class Engineer(CompanyRole):
     async def mend(self, task: FileTask, code: str, findings: list[str]) -> str:
         """One rewrite against the linter's findings, kept only when it has fewer of them."""
         ws = self.workshop
-        try:
-            mended = await self._write(task, code, findings)
+        try:  # one attempt: a model that returns the file unchanged stands by it
+            mended = await self._write(task, code, findings, attempts=1)
         except ModelOutputError as exc:
             ws.notes.append(f"lint findings in {task.file} not fixed: {exc}")
             return code
@@ -266,7 +266,7 @@ class Engineer(CompanyRole):
             self.workshop.notes.append(f"review of {task.file} skipped: {exc}")
         return code
 
-    async def _write(self, task: FileTask, current: str | None, problems: list[str]) -> str:
+    async def _write(self, task: FileTask, current: str | None, problems: list[str], attempts: int = 0) -> str:
         ws = self.workshop
         assert ws.design is not None
         outline = ws.toolchain.outline
@@ -282,7 +282,7 @@ class Engineer(CompanyRole):
             problems=problems,
         )
         output = self.code_output(task.file, current if problems else None)
-        return await self.ask(messages, output, max_tokens=1500, what=f"file {task.file}")
+        return await self.ask(messages, output, max_tokens=1500, what=f"file {task.file}", attempts=attempts)
 
     async def fix(self, request: dict[str, Any]) -> Message:
         ws = self.workshop

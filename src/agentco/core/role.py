@@ -118,6 +118,7 @@ class Role:
         *,
         max_tokens: int | None = None,
         what: str = "",
+        attempts: int | None = None,
     ) -> Any:
         """Ask the model for a validated result: a pydantic model, or text passing a TextOutput's check."""
         if self.llm is None:
@@ -132,7 +133,7 @@ class Role:
             self.llm,
             messages,
             spec,
-            attempts=self.output_attempts,
+            attempts=attempts or self.output_attempts,
             temperature=self.temperature,
             max_tokens=max_tokens or self.max_tokens,
             who=self.name,
