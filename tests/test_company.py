@@ -434,3 +434,28 @@ async def test_a_fix_that_makes_more_tests_fail_is_undone(tmp_path):
     assert any(note.startswith("went back to the code that passed") for note in outcome.notes)
     assert "Go back to the code that passed" in git(outcome.project, "log", "--format=%s")
     assert outcome.summary["tests_failed"] == 1 and outcome.summary["tests_passed"] > 0
+
+
+def test_command_checks_run_in_their_own_folder_so_files_may_be_named_plainly(tmp_path):
+    from agentco.company.schemas import test_plan_for
+    from agentco.lang.python import PythonToolchain
+    from agentco.templates import render
+
+    (tmp_path / "wc").mkdir()
+    (tmp_path / "wc" / "__init__.py").write_text("")
+    (tmp_path / "wc" / "__main__.py").write_text(
+        "import sys\nwith open(sys.argv[1]) as f:\n    print(len(f.read().split()))\n"
+    )
+    (tmp_path / "tests").mkdir()
+
+    def step(path: str) -> dict:
+        return {"args": ["-m", "wc", path], "exit_code": 0, "stdout": "3", "check_stdout": True}
+
+    files = [{"name": "words.txt", "content": "one two three"}]
+    checks = [{"name": "plain", "files": files, "steps": [step("words.txt")]},
+              {"name": "in_tmp", "files": files, "steps": [step("{tmp}/words.txt")]}]  # fmt: skip
+    plan = test_plan_for(["wc"], ["wc"]).model_validate({"imports": [], "value_checks": {}, "command_checks": checks})
+    (tmp_path / "tests" / "test_wc.py").write_text(render("company/code/test_file.py.j2", plan=plan) + "\n")
+
+    report = PythonToolchain(cache_dir=tmp_path / "cache").run_tests(tmp_path, ["tests/test_wc.py"])
+    assert (report.passed, report.failed + report.errors) == (2, 0), report.summary()
