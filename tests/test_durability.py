@@ -198,8 +198,8 @@ def test_after_a_kill_the_store_is_intact_shows_the_run_and_resume_redoes_the_un
     shown = agentco("runs", "show", record.id, "--json", "--workspace", "ws", cwd=tmp_path, env=env)
     assert shown.returncode == 0, output(shown)
     fields = json.loads(shown.stdout)
-    # A killed process cannot record its end: the store still says running, and resume accepts that.
-    assert fields["status"] == "running"
+    # A killed process cannot record its end, but it no longer holds the run: it shows as interrupted
+    assert fields["status"] == "interrupted" and "killed?" in fields["error"]
     assert fields["stage"] == "design" and fields["steps"] == ["prd", "design"]
     assert not (workspace / "roman" / "docs" / "tasks.md").exists()
 
@@ -211,6 +211,21 @@ def test_after_a_kill_the_store_is_intact_shows_the_run_and_resume_redoes_the_un
     assert steps[:4] == ["prd", "design", "tasks", "code"]
     assert (workspace / "roman" / "docs" / "tasks.md").is_file()
     assert len(calls_made(log)) - CALLS in (0, 1)  # at most the one call answered as the kill came
+
+
+def test_a_run_another_process_is_working_on_is_shown_running_and_cannot_be_resumed(tmp_path):
+    env = cli_env(tmp_path / "calls.log")
+    proc = start(IDEA, "--model", "fake:roman?delay=1", "-q", "--workspace", "ws", cwd=tmp_path, env=env)
+    workspace = tmp_path / "ws"
+    try:
+        wait_for(lambda: (peek(workspace) or ("", "", 0))[1] == "prd", proc)
+        record, _, _ = only_run(workspace)
+        shown = agentco("runs", "show", record.id, "--json", "--workspace", "ws", cwd=tmp_path, env=env)
+        assert json.loads(shown.stdout)["status"] == "running", output(shown)
+        busy = agentco("resume", record.id, "--workspace", "ws", "-q", cwd=tmp_path, env=env)
+        assert busy.returncode == 2 and "being worked on by another agentco process" in busy.stderr, output(busy)
+    finally:
+        kill(proc)
 
 
 def test_a_run_killed_while_creating_its_project_folder_resumes_into_it(tmp_path):

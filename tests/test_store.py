@@ -393,3 +393,14 @@ def test_cli_unknown_run_and_empty_workspace(cli, tmp_path):
     result = cli("runs", "list", "--workspace", str(empty))
     assert result.exit_code == 0 and "no runs yet" in result.output
     assert not empty.exists()
+
+
+def test_a_claimed_run_is_live_until_its_holder_lets_go_and_cannot_be_claimed_twice(store, run_id):
+    from agentco.store import RunBusy
+
+    assert not store.is_live(run_id)
+    with store.claim(run_id):
+        assert store.is_live(run_id)
+        with pytest.raises(RunBusy, match="another agentco process"), store.claim(run_id):
+            pass
+    assert not store.is_live(run_id)

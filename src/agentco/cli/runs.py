@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -34,7 +35,7 @@ def list_runs(workspace: WorkspaceOption = None) -> None:
         typer.echo("no runs yet")
         return
     with store:
-        records = store.list_runs()
+        records = [_as_seen(store, r) for r in store.list_runs()]
     if not records:
         typer.echo("no runs yet")
         return
@@ -62,6 +63,7 @@ def show_run(
         with store:
             record = store.get_run(run_id)
             if record is not None:
+                record = _as_seen(store, record)
                 steps = [s.name for s in store.steps(run_id)]
     if record is None:
         typer.echo(f"no run {run_id} in {_workspace(workspace)}", err=True)
@@ -80,6 +82,14 @@ def show_run(
             value = _duration(value)
         table.add_row(name, "-" if value is None else str(value))
     Console().print(table)
+
+
+def _as_seen(store: RunStore, record: RunRecord) -> RunRecord:
+    """A run recorded as running that no process holds was killed before it could record its end."""
+    if record.status != "running" or store.is_live(record.id):
+        return record
+    why = "the process running it ended without recording its end (killed?); `agentco resume` continues it"
+    return dataclasses.replace(record, status="interrupted", error=record.error or why)
 
 
 def _show_fields(record: RunRecord, steps: list[str]) -> dict[str, object]:

@@ -96,6 +96,18 @@ class Session:
 
     # --- running --------------------------------------------------------------------------
     def execute(self) -> None:
+        """Run (or resume) the company while holding the run, so no second process can work on it
+        and ``runs list`` can tell a killed run from a running one."""
+        from agentco.store import RunBusy
+
+        try:
+            with self.store.claim(self.run_id):
+                self._execute()
+        except RunBusy as exc:
+            self.store.close()
+            raise ConfigError(f"{exc}; wait for it to finish, or stop it first") from None
+
+    def _execute(self) -> None:
         from agentco.company.run import run_company
 
         try:

@@ -3,6 +3,7 @@
 from agentco.store.sqlite import (
     ArtifactRecord,
     MessageRecord,
+    RunBusy,
     RunCallCache,
     RunNotFound,
     RunRecord,
@@ -17,6 +18,7 @@ __all__ = [
     "ArtifactRecord",
     "MessageRecord",
     "RunCallCache",
+    "RunBusy",
     "RunNotFound",
     "RunRecord",
     "RunStore",

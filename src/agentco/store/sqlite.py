@@ -62,6 +62,10 @@ class RunNotFound(LookupError):
     """No run with this id in the store."""
 
 
+class RunBusy(RuntimeError):
+    """Another process is working on this run."""
+
+
 def db_path(workspace: Path) -> Path:
     return Path(workspace) / ".agentco" / "runs.db"
 
@@ -249,6 +253,45 @@ class RunStore:
             return self._conn.execute(sql, tuple(params)).fetchall()
 
     # runs
+
+    @contextmanager
+    def claim(self, run_id: str) -> Iterator[None]:
+        """Hold ``run_id`` while this process works on it. The hold is an exclusive lock on a file
+        beside the database, which the OS drops when the process ends, however it ends: a run the
+        store says is running but nobody holds was killed (see ``is_live``)."""
+        import fcntl
+
+        path = self._lock_file(run_id)
+        path.parent.mkdir(exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunBusy(f"run {run_id} is being worked on by another agentco process") from None
+        try:
+            yield
+        finally:
+            os.close(fd)
+
+    def is_live(self, run_id: str) -> bool:
+        """Whether a process holds ``run_id`` now (``claim``)."""
+        import fcntl
+
+        try:
+            fd = os.open(self._lock_file(run_id), os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # also drops the shared lock just taken
+        return False
+
+    def _lock_file(self, run_id: str) -> Path:
+        return self.path.parent / "locks" / f"{run_id}.lock"
 
     def new_run_id(self) -> str:
         """Short, sortable by start time (UTC) and easy to type: ``20261122-024512-ab12``."""
