@@ -33,7 +33,7 @@ def test_code_fields_keep_a_short_bound_against_runaway_strings():
     assert safe["properties"]["value_checks"]["additionalProperties"]["maxItems"] == 4  # and runaway groups
     check = safe["$defs"]["ValueCheck"]["properties"]
     assert check["expected"]["anyOf"][0] == {"type": "string", "maxLength": 200}
-    assert check["code"]["items"]["maxLength"] == 200
+    assert check["code"]["items"]["maxLength"] == 120
 
 
 def test_nesting_of_the_generated_grammar_stays_bounded():

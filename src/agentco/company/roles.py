@@ -31,6 +31,9 @@ from agentco.llm.structured import TextOutput
 from agentco.templates import render
 
 FIX_REQUEST, WRITE_CODE, FIX_CODE = "FixRequest", "WriteCode", "FixCode"
+PLAN_TOKENS = 1000
+"""A test plan of 8 checks takes the 1.5B model about 500 tokens; a plan that runs on past twice that
+is repeating itself (1,500 tokens cost 135 s)."""
 FIX_ATTEMPTS = 2
 """Tries at a fix of code or tests: a small model that twice returns what it was asked to change
 stands by it, and a third try at a 2,000-token prompt costs the 1.5B model about 40 s."""
@@ -439,7 +442,7 @@ class QaEngineer(CompanyRole):
 
     async def plan_tests(self, outlines: list[tuple[str, str]]) -> TestPlan:
         messages = self.prompt("company/write_tests.j2", outlines=outlines, **self.scope)
-        return await self.ask(messages, test_plan_for(**self.scope), max_tokens=1500, what="test plan")
+        return await self.ask(messages, test_plan_for(**self.scope), max_tokens=PLAN_TOKENS, what="test plan")
 
     def save_plan(self, plan: TestPlan, commit_message: str) -> None:
         ws = self.workshop
@@ -482,5 +485,5 @@ class QaEngineer(CompanyRole):
             plan_json=ws.test_plan.model_dump_json(exclude={"imports"}),
         )
         schema = test_plan_for(**self.scope, previous=ws.test_plan)
-        plan = await self.ask(messages, schema, max_tokens=1500, what="test plan", attempts=FIX_ATTEMPTS)
+        plan = await self.ask(messages, schema, max_tokens=PLAN_TOKENS, what="test plan", attempts=FIX_ATTEMPTS)
         self.save_plan(plan, "Correct the tests to match the requirement")

@@ -221,8 +221,9 @@ def triage_for(files: list[str]) -> type[BaseModel]:
 
 
 # --- QA: tests as data, rendered into a pytest file by agentco ---------------------------------
-Code = Annotated[str, Field(max_length=200)]
-"""A statement, expression or argument: short, which also keeps a small model from running away."""
+Code = Annotated[str, Field(max_length=120)]
+"""A statement, expression or argument: short, which also keeps a small model from running away
+(the bound is in the grammar: the 1.5B model wrote lines like "n = 5000000..." up to the bound)."""
 
 
 _SCALARS = [{"type": "string", "maxLength": 200}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]
