@@ -34,9 +34,10 @@ FIX_REQUEST, WRITE_CODE, FIX_CODE = "FixRequest", "WriteCode", "FixCode"
 PLAN_TOKENS = 1000
 """A test plan of 8 checks takes the 1.5B model about 500 tokens; a plan that runs on past twice that
 is repeating itself (1,500 tokens cost 135 s)."""
-FIX_ATTEMPTS = 2
-"""Tries at a fix of code or tests: a small model that twice returns what it was asked to change
-stands by it, and a third try at a 2,000-token prompt costs the 1.5B model about 40 s."""
+SHORT_ATTEMPTS = 2
+"""Tries at the costly outputs a run can do without (a fix of code or tests, a test plan, which has a
+narrower fallback): a small model that twice returns what it was asked to change stands by it, and
+a third try at a 2,000-token prompt costs the 1.5B model 40 to 90 s."""
 DOCUMENTS = (
     *(f"docs/{name}.{ext}" for name in ("prd", "design", "tasks") for ext in ("md", "json")),
     *(f"docs/diagrams/{name}.mmd" for name in ("competitive_quadrant", "class_diagram", "sequence_diagram")),
@@ -297,7 +298,7 @@ class Engineer(CompanyRole):
         for path, problems in request["files"].items():
             task = by_file.get(path) or FileTask(file=path, description="", depends_on=[])
             try:
-                code = await self._write(task, ws.code.get(path) or None, problems, attempts=FIX_ATTEMPTS)
+                code = await self._write(task, ws.code.get(path) or None, problems, attempts=SHORT_ATTEMPTS)
             except ModelOutputError as exc:
                 ws.notes.append(f"fix of {path} failed: {exc}")
                 continue
@@ -442,7 +443,8 @@ class QaEngineer(CompanyRole):
 
     async def plan_tests(self, outlines: list[tuple[str, str]]) -> TestPlan:
         messages = self.prompt("company/write_tests.j2", outlines=outlines, **self.scope)
-        return await self.ask(messages, test_plan_for(**self.scope), max_tokens=PLAN_TOKENS, what="test plan")
+        schema = test_plan_for(**self.scope)
+        return await self.ask(messages, schema, max_tokens=PLAN_TOKENS, what="test plan", attempts=SHORT_ATTEMPTS)
 
     def save_plan(self, plan: TestPlan, commit_message: str) -> None:
         ws = self.workshop
@@ -485,5 +487,5 @@ class QaEngineer(CompanyRole):
             plan_json=ws.test_plan.model_dump_json(exclude={"imports"}),
         )
         schema = test_plan_for(**self.scope, previous=ws.test_plan)
-        plan = await self.ask(messages, schema, max_tokens=PLAN_TOKENS, what="test plan", attempts=FIX_ATTEMPTS)
+        plan = await self.ask(messages, schema, max_tokens=PLAN_TOKENS, what="test plan", attempts=SHORT_ATTEMPTS)
         self.save_plan(plan, "Correct the tests to match the requirement")
