@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
+
+from agentco.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 # pylint's error category, less what the project's own packages (not installed in agentco's venv)
 # would trip; a missing project module or name is the import check's to report
@@ -98,9 +103,16 @@ def _pylint(project: Path, files: Sequence[str]) -> list[tuple[str, int, str]]:
     env = {**os.environ, "PYTHONPATH": "", "PYLINTHOME": str(project / ".agentco" / "pylint")}
     try:
         done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=_PYLINT_TIMEOUT, env=env)
+    except subprocess.TimeoutExpired:
+        log.warning("pylint took over %s s on %s; its findings are left out", _PYLINT_TIMEOUT, project)
+        return []  # findings are an aid: the tests still run
+    try:
         messages = json.loads(done.stdout or "[]")
-    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
-        return []  # advisory: the tests still run
+    except json.JSONDecodeError:
+        log.warning("pylint failed on %s (exit %s): %s", project, done.returncode, done.stderr[-500:])
+        return []
+    if done.returncode & 1 and not messages:  # pylint's "fatal" bit: it could not run at all
+        raise ConfigError(f"pylint cannot run ({done.stderr.strip()[-300:]}); reinstall agentco: pip install -e .")
     return [(m["path"], m["line"], _explain(m)) for m in messages]
 
 
