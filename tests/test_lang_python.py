@@ -165,3 +165,21 @@ def test_lint_finds_what_a_small_model_leaves_in_code_that_parses_and_imports(py
     assert "lines 8, 9: example or test code runs whenever the module is imported" in bank
     assert "hides the method `history()`" in bank and "self._history" in bank
     assert found["tool/__init__.py"] == ["lines 2, 3: `sys` is used but never imported: add `import sys` at the top"]
+
+
+def test_an_import_of_a_name_from_the_wrong_module_says_where_the_name_is(python, tmp_path):
+    project = write(
+        tmp_path / "tool",
+        {
+            "tool/__init__.py": "from . import main\n",
+            "tool/__main__.py": 'def main():\n    pass\n\nif __name__ == "__main__":\n    main()\n',
+            "lib.py": "LIMIT = 1\n",
+            "other.py": "from lib import helper\n",
+        },
+    )
+    python.prepare_env(project, requirements=[])
+    errors = python.import_check(project, ["tool/__init__.py", "tool/__main__.py", "lib.py", "other.py"])
+    assert errors["tool/__init__.py"][1] == (
+        "`main` is defined in `tool.__main__` (tool/__main__.py), not in `tool`: import it from there, or not at all"
+    )
+    assert errors["other.py"][-1].startswith("no file of the project defines `helper` at its top level")

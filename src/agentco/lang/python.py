@@ -450,8 +450,31 @@ class PythonToolchain:
             if module not in outcome:
                 errors[given] = [f"the import did not finish ({done.describe()}): {_tail(done.stderr, 1000)}"]
             elif outcome[module]:
-                errors[given] = [_tail(outcome[module], 3000)]
+                hint = _where_to_import(outcome[module], project, [m for m in modules if (project / m).is_file()])
+                errors[given] = [_tail(outcome[module], 3000), *([hint] if hint else [])]
         return errors
+
+
+_CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from (?:partially initialized module )?'([\w.]+)'")
+
+
+def _where_to_import(error: str, project: Path, paths: Sequence[str]) -> str | None:
+    """For "cannot import name X from M": where the project does define X (a small model, shown the
+    bare error, returned ``from . import main`` unchanged twice; ``main`` was in ``__main__.py``)."""
+    found = _CANNOT_IMPORT.search(error)
+    if found is None:
+        return None
+    name, module = found.groups()
+    for path in paths:
+        try:
+            tree = ast.parse((project / path).read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        defines = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+        where = PythonToolchain.module_for(path)
+        if name in defines and where and where != module:
+            return f"`{name}` is defined in `{where}` ({path}), not in `{module}`: import it from there, or not at all"
+    return f"no file of the project defines `{name}` at its top level: define it in `{module}`, or do not import it"
 
 
 _OUTCOMES = (("failure", "failed"), ("error", "error"), ("skipped", "skipped"))
