@@ -86,7 +86,11 @@ async def test_the_company_builds_a_known_project_whose_tests_pass(tmp_path):
         (('raise ValueError(f"out of range: {n!r}")', "return ''"), "should raise ValueError", True),
         # a crash inside the code with an error the requirement never names: the code, without asking
         # (a crash the linter cannot foresee: it would find `"".join(out).missing()` before the tests)
-        (('    return "".join(out)', '    return {}["".join(out)]'), "KeyError: ", False),
+        (
+            ('    return "".join(out)', '    return {}["".join(out)]'),
+            "KeyError: 'IV' (at roman.py:14: return {}[\"\".join(out)])",
+            False,
+        ),
     ],
 )
 async def test_failing_tests_go_back_to_the_engineer_and_get_fixed(tmp_path, bug, fix_sees, triaged):

@@ -75,6 +75,7 @@ def test_a_passing_and_a_failing_test_are_counted_and_the_failure_points_at_its_
     assert failure.name == "tests/test_calc.py::test_div"
     assert "ZeroDivisionError" in failure.text
     assert failure.files == ("tests/test_calc.py", "src/calc/__init__.py")
+    assert failure.where == "src/calc/__init__.py:6: return a / b"  # the line of the code that failed
     assert report.source_files == ["src/calc/__init__.py"]
     assert not list(project.glob(".agentco-*")), "the junit report is cleaned up"
 

@@ -406,7 +406,8 @@ class QaEngineer(CompanyRole):
         for failure in report.failures[:limit]:
             got = " ".join((failure.message or failure.text or failure.outcome).split())[:300]
             test = failure.name.rsplit("::", 1)[-1]  # the report names tests by path::function
-            lines.append(f"{expected.get(test, failure.name)}; got: {got}")
+            at = f" (at {failure.where})" if failure.where else ""
+            lines.append(f"{expected.get(test, failure.name)}; got: {got}{at}")
         return lines
 
     def finish(self, summary: str) -> Message:

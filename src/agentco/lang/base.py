@@ -42,6 +42,7 @@ class TestCase:
     message: str = ""
     text: str = ""  # the failure's traceback
     files: tuple[str, ...] = ()  # project files its traceback points at, relative, in order
+    where: str = ""  # the source line of the project where it failed, e.g. "roman.py:33: total += x[s]"
 
 
 @dataclass(frozen=True)

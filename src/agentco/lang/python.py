@@ -410,7 +410,7 @@ class PythonToolchain:
         if message == "collection failure":  # says nothing; the error itself is the traceback's last E line
             message = next((line[1:].strip() for line in reversed(text.splitlines()) if line.startswith("E ")), message)
         files = () if outcome in ("passed", "skipped") else self._project_files(text, project)
-        return TestCase(name, outcome, message, text, files)
+        return TestCase(name, outcome, message, text, files, _failed_line(text, files))
 
     @staticmethod
     def _project_files(text: str, project: Path) -> tuple[str, ...]:
@@ -453,6 +453,18 @@ class PythonToolchain:
                 hint = _where_to_import(outcome[module], project, [m for m in modules if (project / m).is_file()])
                 errors[given] = [_tail(outcome[module], 3000), *([hint] if hint else [])]
         return errors
+
+
+def _failed_line(text: str, files: Sequence[str]) -> str:
+    """ "path:line: source" of the last frame of a ``--tb=short`` traceback that is in a project source
+    file; such a frame is "path:line: in function" followed by the line's source."""
+    sources = {f for f in files if not _is_test_file(f)}
+    lines = [*text.splitlines(), ""]
+    for i in range(len(lines) - 2, -1, -1):
+        frame = re.match(r"([\w./-]+\.py):(\d+): in ", lines[i])
+        if frame and frame[1] in sources:
+            return f"{frame[1]}:{frame[2]}: {lines[i + 1].strip()}".rstrip(": ")
+    return ""
 
 
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from (?:partially initialized module )?'([\w.]+)'")
