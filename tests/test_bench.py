@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,8 @@ def test_suite_runs_two_scripted_projects_and_scores_them(tasks_dir: Path, tmp_p
     roman = report["tasks"]["roman"]["runs"][0]
     assert (roman["acceptance_passed"], roman["acceptance_total"]) == (4, 5)
     assert report["model"] == "fake:{task}" and report["machine"]["cpus"] >= 1 and report["command"]
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert report["commit"].removesuffix("+changes") == head  # the tests run from the checkout
     assert "TOTAL" in result.output
 
 

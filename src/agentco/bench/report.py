@@ -18,6 +18,22 @@ def repo_root() -> Path | None:
     return root if (root / "pyproject.toml").is_file() and (root / "src" / "agentco").is_dir() else None
 
 
+def source_commit() -> str | None:
+    """The git commit of the checkout agentco runs from, with "+changes" when it has uncommitted
+    edits (a result is only reproducible from a known commit); None for an installed wheel."""
+    import subprocess
+
+    root = repo_root()
+    if root is None or not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True)
+    except OSError:
+        return None
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else None
+
+
 def results_dir() -> Path:
     root = repo_root()
     return (root if root else Path.cwd()) / "bench" / "results"
@@ -49,6 +65,7 @@ def envelope(benchmark: str, model: str | None, results: dict[str, Any], argv: S
         "benchmark": benchmark,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "agentco": __version__,
+        "commit": source_commit(),
         "machine": machine(),
         "model": model,
         "command": " ".join(["agentco", *(sys.argv[1:] if argv is None else argv)]),
