@@ -465,3 +465,16 @@ def test_command_checks_run_in_their_own_folder_so_files_may_be_named_plainly(tm
 
     report = PythonToolchain(cache_dir=tmp_path / "cache").run_tests(tmp_path, ["tests/test_wc.py"])
     assert (report.passed, report.failed + report.errors) == (2, 0), report.summary()
+
+
+async def test_a_fix_returned_unchanged_twice_is_written_afresh_without_the_old_code(tmp_path):
+    good = ROMAN.files["roman.py"]
+    broken = good + "\nfrom roman_tables import VALUES\n"  # a module the project does not have
+    fixes = {"roman.py": [broken, broken, good]}  # anchored on its code twice, then written afresh
+    model = company_model(ProjectScript("roman", {"roman.py": broken}, ROMAN.tests, fixes=fixes))
+    outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+
+    assert outcome.summary["status"] == "passed" and (outcome.project / "roman.py").read_text() == good
+    fix_prompts = [r.messages[1]["content"] for r in model.requests if r.schema_name == "file roman.py"][1:]
+    assert len(fix_prompts) == 3 and "ModuleNotFoundError" in fix_prompts[2]  # 2 tries, then afresh
+    assert "Current version of" in fix_prompts[0] and "Current version of" not in fix_prompts[2]

@@ -297,12 +297,8 @@ class Engineer(CompanyRole):
         by_file = {t.file: t for t in ws.tasks.tasks}
         for path, problems in request["files"].items():
             task = by_file.get(path) or FileTask(file=path, description="", depends_on=[])
-            try:
-                code = await self._write(task, ws.code.get(path) or None, problems, attempts=SHORT_ATTEMPTS)
-            except ModelOutputError as exc:
-                ws.notes.append(f"fix of {path} failed: {exc}")
-                continue
-            await self.settle(task, code)
+            if code := await self.fixed(task, ws.code.get(path) or None, problems):
+                await self.settle(task, code)
         ws.folder.commit(f"Fix {', '.join(request['files'])}: {request['reason']}", self.name)
         return Message(
             f"fixed {', '.join(request['files'])}",
@@ -310,6 +306,26 @@ class Engineer(CompanyRole):
             cause_by=FIX_CODE,
             payload=sorted(request["files"]),
         )
+
+    async def fixed(self, task: FileTask, current: str | None, problems: list[str]) -> str | None:
+        """The file with ``problems`` fixed, or None. A model that keeps returning the current version
+        is anchored on it: it then writes the file afresh, shown the problems but not the old code."""
+        notes = self.workshop.notes
+        try:
+            return await self._write(task, current, problems, attempts=SHORT_ATTEMPTS)
+        except ModelOutputError as exc:
+            if current is None or "unchanged" not in str(exc):
+                notes.append(f"fix of {task.file} failed: {exc}")
+                return None
+        try:
+            fresh = await self._write(task, None, problems, attempts=1)
+        except ModelOutputError as exc:
+            notes.append(f"fix of {task.file} failed: unchanged twice, and written afresh: {exc}")
+            return None
+        if fresh.strip() == current.strip():
+            notes.append(f"fix of {task.file} failed: unchanged twice, and the same when written afresh")
+            return None
+        return fresh
 
 
 # --- tests ----------------------------------------------------------------------------------

@@ -95,7 +95,8 @@ def _check(name: str, expression: str, expected: Any = None, raises: str = "", s
 
 
 def _is_rewrite(request: ChatRequest) -> bool:
-    return "Current version of" in request.messages[-1]["content"]
+    """A rewrite of a written file: against problems, shown the current version or (afresh) not."""
+    return any("Fix these problems" in m["content"] for m in request.messages if m["role"] == "user")
 
 
 def company_model(script: ProjectScript, *, delay: float = 0.0, call_log: Path | None = None) -> FunctionModel:
