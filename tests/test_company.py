@@ -478,3 +478,13 @@ async def test_a_fix_returned_unchanged_twice_is_written_afresh_without_the_old_
     fix_prompts = [r.messages[1]["content"] for r in model.requests if r.schema_name == "file roman.py"][1:]
     assert len(fix_prompts) == 3 and "ModuleNotFoundError" in fix_prompts[2]  # 2 tries, then afresh
     assert "Current version of" in fix_prompts[0] and "Current version of" not in fix_prompts[2]
+
+
+async def test_a_package_init_that_cannot_be_fixed_is_left_empty_and_the_project_still_runs(tmp_path):
+    files = {"roman.py": ROMAN.files["roman.py"], "extras/__init__.py": "from . import main\n"}
+    model = company_model(ProjectScript("roman", files, ROMAN.tests))  # every fix returns the same file
+    outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+
+    assert (outcome.project / "extras" / "__init__.py").read_text() == ""
+    assert any(note.startswith("extras/__init__.py could not be fixed; kept as ''") for note in outcome.notes)
+    assert outcome.summary["status"] == "passed"

@@ -31,6 +31,7 @@ from agentco.llm.structured import TextOutput
 from agentco.templates import render
 
 FIX_REQUEST, WRITE_CODE, FIX_CODE = "FixRequest", "WriteCode", "FixCode"
+BROKEN = "the code does not import"
 PLAN_TOKENS = 1000
 """A test plan of 8 checks takes the 1.5B model about 500 tokens; a plan that runs on past twice that
 is repeating itself (1,500 tokens cost 135 s)."""
@@ -297,7 +298,10 @@ class Engineer(CompanyRole):
         by_file = {t.file: t for t in ws.tasks.tasks}
         for path, problems in request["files"].items():
             task = by_file.get(path) or FileTask(file=path, description="", depends_on=[])
-            if code := await self.fixed(task, ws.code.get(path) or None, problems):
+            code = await self.fixed(task, ws.code.get(path) or None, problems)
+            if code is None and request["reason"] == BROKEN and (code := ws.toolchain.fallback(path)) is not None:
+                ws.notes.append(f"{path} could not be fixed; kept as {code!r}, which its language allows")
+            if code is not None:
                 await self.settle(task, code)
         ws.folder.commit(f"Fix {', '.join(request['files'])}: {request['reason']}", self.name)
         return Message(
@@ -371,7 +375,7 @@ class QaEngineer(CompanyRole):
         if broken and self.best is not None:  # a fix broke what imported before: undo it
             self.restore_best(f"the fix broke the import of {', '.join(broken)}")
         elif broken and self.can_fix:
-            return self.fix_request(broken, "the code does not import")
+            return self.fix_request(broken, BROKEN)
         if ws.test_file is None:
             try:
                 await self.write_tests()

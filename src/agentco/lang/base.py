@@ -129,6 +129,11 @@ class LanguageToolchain(Protocol):
         """The interface of a source file without its bodies, for prompts."""
         ...
 
+    def fallback(self, path: str) -> str | None:
+        """The smallest valid content of ``path`` when the language has one (or None), kept when a
+        file cannot be fixed; the import check and the tests then say whether the project needs more."""
+        ...
+
     def lint(self, project: Path, files: Sequence[str]) -> dict[str, list[str]]:
         """Defects found in ``files`` (relative to ``project``) without running them: path → problems."""
         ...

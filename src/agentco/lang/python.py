@@ -163,6 +163,10 @@ class PythonToolchain:
 
         return outline(source)
 
+    def fallback(self, path: str) -> str | None:
+        """A package's ``__init__.py`` may be empty: the package still imports and runs."""
+        return "" if PurePosixPath(path).name == "__init__.py" else None
+
     def lint(self, project: Path, files: Sequence[str]) -> dict[str, list[str]]:
         from agentco.lang.python_lint import lint
 
