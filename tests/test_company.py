@@ -480,11 +480,15 @@ async def test_a_fix_returned_unchanged_twice_is_written_afresh_without_the_old_
     assert "Current version of" in fix_prompts[0] and "Current version of" not in fix_prompts[2]
 
 
-async def test_a_package_init_that_cannot_be_fixed_is_left_empty_and_the_project_still_runs(tmp_path):
+@pytest.mark.parametrize("fix", [None, "from . import main\n\n\ndef helper():\n    pass\n"])  # unchanged; changed
+async def test_a_package_init_that_cannot_be_fixed_is_left_empty_and_the_project_still_runs(tmp_path, fix):
     files = {"roman.py": ROMAN.files["roman.py"], "extras/__init__.py": "from . import main\n"}
-    model = company_model(ProjectScript("roman", files, ROMAN.tests))  # every fix returns the same file
+    fixes = {"extras/__init__.py": [fix] * 3} if fix else {}  # a fix that still does not import
+    model = company_model(ProjectScript("roman", files, ROMAN.tests, fixes=fixes))
     outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
 
     assert (outcome.project / "extras" / "__init__.py").read_text() == ""
-    assert any(note.startswith("extras/__init__.py could not be fixed; kept as ''") for note in outcome.notes)
+    assert any(
+        note.startswith("extras/__init__.py still did not import after its fix; kept as ''") for note in outcome.notes
+    )
     assert outcome.summary["status"] == "passed"

@@ -31,7 +31,6 @@ from agentco.llm.structured import TextOutput
 from agentco.templates import render
 
 FIX_REQUEST, WRITE_CODE, FIX_CODE = "FixRequest", "WriteCode", "FixCode"
-BROKEN = "the code does not import"
 PLAN_TOKENS = 1000
 """A test plan of 8 checks takes the 1.5B model about 500 tokens; a plan that runs on past twice that
 is repeating itself (1,500 tokens cost 135 s)."""
@@ -298,10 +297,7 @@ class Engineer(CompanyRole):
         by_file = {t.file: t for t in ws.tasks.tasks}
         for path, problems in request["files"].items():
             task = by_file.get(path) or FileTask(file=path, description="", depends_on=[])
-            code = await self.fixed(task, ws.code.get(path) or None, problems)
-            if code is None and request["reason"] == BROKEN and (code := ws.toolchain.fallback(path)) is not None:
-                ws.notes.append(f"{path} could not be fixed; kept as {code!r}, which its language allows")
-            if code is not None:
+            if (code := await self.fixed(task, ws.code.get(path) or None, problems)) is not None:
                 await self.settle(task, code)
         ws.folder.commit(f"Fix {', '.join(request['files'])}: {request['reason']}", self.name)
         return Message(
@@ -346,6 +342,7 @@ class QaEngineer(CompanyRole):
         self.fix_rounds_used = 0
         self.env_ready = False
         self.best: tuple[Any, dict[str, str]] | None = None  # the best report of this test plan, and its code
+        self.import_fixed: set[str] = set()  # files sent back once because they did not import
         self.scope: dict[str, Any] = {}  # what the test plan may use and must check (test_scope)
 
     def fix_request(self, files: dict[str, list[str]], reason: str) -> Message:
@@ -372,10 +369,13 @@ class QaEngineer(CompanyRole):
             self.env_ready = True
         broken = toolchain.import_check(root, list(ws.code))
         broken.update({t.file: ["the file is missing"] for t in ws.tasks.tasks if t.file not in ws.code})
+        if self.fall_back([path for path in broken if path in self.import_fixed]):
+            broken = toolchain.import_check(root, list(ws.code))
         if broken and self.best is not None:  # a fix broke what imported before: undo it
             self.restore_best(f"the fix broke the import of {', '.join(broken)}")
         elif broken and self.can_fix:
-            return self.fix_request(broken, BROKEN)
+            self.import_fixed.update(broken)
+            return self.fix_request(broken, "the code does not import")
         if ws.test_file is None:
             try:
                 await self.write_tests()
@@ -404,6 +404,21 @@ class QaEngineer(CompanyRole):
                 ws.notes.append(f"tests not corrected: {exc}")
                 return self.finish(report.summary())
             self.best = None  # new tests: the counts start again
+
+    def fall_back(self, paths: list[str]) -> bool:
+        """Replace files that still do not import after a fix by their language's smallest valid
+        content, where it has one (an empty package ``__init__.py``); the import check judges the rest."""
+        ws = self.workshop
+        done = [(path, text) for path in paths if (text := ws.toolchain.fallback(path)) is not None]
+        for path, text in done:
+            ws.code[path] = text
+            ws.folder.write(path, text)
+            ws.notes.append(f"{path} still did not import after its fix; kept as {text!r}, which its language allows")
+        if done:
+            ws.folder.commit(
+                f"Keep {', '.join(p for p, _ in done)} minimal: it did not import after its fix", self.name
+            )
+        return bool(done)
 
     def restore_best(self, why: str) -> Any:
         """Put back the code of the best test report so far; returns that report."""
