@@ -31,6 +31,8 @@ from agentco.llm.structured import TextOutput
 from agentco.templates import render
 
 FIX_REQUEST, WRITE_CODE, FIX_CODE = "FixRequest", "WriteCode", "FixCode"
+UNCHANGED = "this is the current version unchanged"
+"""How a rewrite that returns the file it was asked to change is refused (and recognised)."""
 PLAN_TOKENS = 1000
 """A test plan of 8 checks takes the 1.5B model about 500 tokens; a plan that runs on past twice that
 is repeating itself (1,500 tokens cost 135 s)."""
@@ -78,7 +80,7 @@ class CompanyRole(Role):
 
         def check(code: str) -> str | None:
             if current is not None and code.strip() == current.strip():
-                return "this is the current version unchanged: change the code so the problems go away"
+                return f"{UNCHANGED}: change the code so the problems go away"
             return syntax(code)
 
         return TextOutput(name=f"file {path}", check=check, allow_empty=path.endswith("__init__.py"))
@@ -273,7 +275,9 @@ class Engineer(CompanyRole):
             self.workshop.notes.append(f"review of {task.file} skipped: {exc}")
         return code
 
-    async def _write(self, task: FileTask, current: str | None, problems: list[str], attempts: int = 0) -> str:
+    async def _write(
+        self, task: FileTask, current: str | None, problems: list[str], attempts: int | None = None
+    ) -> str:
         ws = self.workshop
         assert ws.design is not None
         outline = ws.toolchain.outline
@@ -314,7 +318,7 @@ class Engineer(CompanyRole):
         try:
             return await self._write(task, current, problems, attempts=SHORT_ATTEMPTS)
         except ModelOutputError as exc:
-            if current is None or "unchanged" not in str(exc):
+            if current is None or not exc.last_error.startswith(UNCHANGED):
                 notes.append(f"fix of {task.file} failed: {exc}")
                 return None
         try:

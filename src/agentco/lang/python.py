@@ -26,7 +26,7 @@ import time
 import uuid
 import venv
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from agentco.errors import RunFailed
@@ -142,16 +142,10 @@ class PythonToolchain:
 
     def public_names(self, files: Mapping[str, str]) -> dict[str, str]:
         """The functions and classes the project's modules define at their top level: name → module."""
-        names = {}
-        for path, text in files.items():
-            module = self.module_for(path)
-            try:
-                tree = ast.parse(text) if module and not module.endswith("__main__") else None
-            except SyntaxError:
-                continue
-            for node in tree.body if tree else []:
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    names.setdefault(node.name, module)
+        names: dict[str, str] = {}
+        for name, module, _ in _definitions(files):
+            if not module.endswith("__main__"):
+                names.setdefault(name, module)
         return {name: module for name, module in names.items() if not name.startswith("_")}
 
     def import_hint(self, files: Sequence[str]) -> str:
@@ -481,16 +475,25 @@ def _where_to_import(error: str, project: Path, paths: Sequence[str]) -> str | N
     if found is None:
         return None
     name, module = found.groups()
-    for path in paths:
-        try:
-            tree = ast.parse((project / path).read_text(encoding="utf-8", errors="replace"))
-        except (OSError, SyntaxError, ValueError):
-            continue
-        defines = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)}
-        where = PythonToolchain.module_for(path)
-        if name in defines and where and where != module:
+    texts = {path: (project / path).read_text(encoding="utf-8", errors="replace") for path in paths}
+    for defined, where, path in _definitions(texts):
+        if defined == name and where != module:
             return f"`{name}` is defined in `{where}` ({path}), not in `{module}`: import it from there, or not at all"
     return f"no file of the project defines `{name}` at its top level: define it in `{module}`, or do not import it"
+
+
+def _definitions(files: Mapping[str, str]) -> Iterator[tuple[str, str, str]]:
+    """(name, module, path) of each function and class the project's modules (path → text) define
+    at their top level; files that do not parse are skipped (the syntax check reports them)."""
+    for path, text in files.items():
+        module = PythonToolchain.module_for(path)
+        try:
+            tree = ast.parse(text) if module else None
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body if tree else []:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                yield node.name, module, path
 
 
 _OUTCOMES = (("failure", "failed"), ("error", "error"), ("skipped", "skipped"))
