@@ -21,8 +21,8 @@ from pathlib import Path
 
 from agentco.config import LLMSettings
 from agentco.llm.base import ChatRequest
-from agentco.llm.local import LocalProvider, load_model, unload_all
-from agentco.local_models import MODELS, default_models_dir, pull, resolve
+from agentco.llm.local import MODELS, default_models_dir, pull, resolve
+from agentco.llm.local.provider import LocalProvider, load_model, unload_all
 
 RESULTS = Path(__file__).parent / "results" / "local_model.json"
 

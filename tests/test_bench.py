@@ -15,10 +15,10 @@ from agentco.bench.humaneval import assemble, extract_code, judge, load_problems
 from agentco.bench.overhead import run_overhead
 from agentco.bench.suite import expected_tests, find_tasks, source_lines
 from agentco.cli.app import app
-from agentco.cost import Meter
 from agentco.llm.base import ChatRequest
 from agentco.llm.client import LLMClient
 from agentco.llm.fake import FunctionModel
+from agentco.llm.meter import Meter
 from agentco.sandbox import is_available
 
 needs_sandbox = pytest.mark.skipif(not is_available(), reason="bubblewrap cannot run here")

@@ -14,7 +14,7 @@ import pytest
 
 from agentco import __version__
 from agentco.config import CONFIG_TEMPLATE
-from agentco.cost import estimate_prompt_tokens
+from agentco.llm.meter import estimate_prompt_tokens
 from agentco.store import RunRecord, RunStore, db_path
 
 IDEA = "Write roman.py"
@@ -186,3 +186,39 @@ def test_a_run_whose_third_call_could_pass_the_cap_stops_before_it_and_resumes(t
     run = only_run(tmp_path / "ws")
     assert run.status == "completed" and run.llm_calls == 6 and run.replayed_calls == 2
     assert run.options["investment"] == 100
+
+
+# --- runs and help -------------------------------------------------------------------------------
+def test_runs_list_and_show_read_the_store_of_the_current_folder(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from agentco.cli.app import app
+
+    with RunStore.open(tmp_path) as store:
+        run_id = store.new_run_id()
+        store.create_run(run_id, IDEA, tmp_path / "roman", {})
+        store.update_run(run_id, status="completed")
+    monkeypatch.chdir(tmp_path)  # the configured workspace, ./workspace, holds no runs
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AGENTCO_WORKSPACE", raising=False)
+    monkeypatch.setenv("COLUMNS", "250")
+
+    listed = CliRunner().invoke(app, ["runs", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert run_id in listed.output and "completed" in listed.output
+
+    shown = CliRunner().invoke(app, ["runs", "show", run_id, "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["run"], ["resume"], ["init-config"], ["runs", "list"], ["runs", "show"], ["bench", "suite"], ["ask"]],
+    ids=lambda command: " ".join(command) or "agentco",
+)
+def test_help_shows_no_value_type_beside_flags(tmp_path, command):
+    done = agentco(*command, "--help", cwd=tmp_path)
+    assert done.returncode == 0, output(done)
+    assert "--help" in done.stdout
+    assert "<bool>" not in done.stdout, done.stdout

@@ -11,9 +11,9 @@ import pytest
 from agentco.company.roles import DOCUMENTS as DOCS  # noqa: E402
 from agentco.company.run import run_company
 from agentco.company.workshop import CompanyOptions
-from agentco.cost import Meter
 from agentco.errors import ConfigError
 from agentco.llm.client import LLMClient
+from agentco.llm.meter import Meter
 from agentco.store import RunStore
 from agentco.testing.company import ROMAN, ProjectScript, company_model
 
@@ -159,7 +159,7 @@ async def test_a_plan_that_cannot_cover_the_requirement_is_narrowed_not_dropped(
 def test_a_module_and_a_package_of_the_same_name_and_a_module_that_hides_the_standard_library_are_refused():
     from pydantic import ValidationError
 
-    from agentco.company.schemas import SystemDesign
+    from agentco.testing.company import PythonDesign as SystemDesign
 
     design = ROMAN.design()
     SystemDesign.model_validate(design)
@@ -174,7 +174,8 @@ def test_a_module_and_a_package_of_the_same_name_and_a_module_that_hides_the_sta
 def test_the_design_must_provide_the_entry_points_the_requirement_names():
     from pydantic import ValidationError
 
-    from agentco.company.schemas import design_for, entry_points_in
+    from agentco.company.schemas import design_for
+    from agentco.lang.python.entry_points import entry_points_in
 
     # the user's words name them even when the PRD's list is empty (a 1.5B model left it empty)
     requirement = "Running `python -m csvstats FILE` prints stats; `fmt.py` formats; the folder `csvstats/` ..."
@@ -191,7 +192,7 @@ def test_the_design_must_provide_the_entry_points_the_requirement_names():
 def test_a_check_cannot_raise_none():
     from pydantic import ValidationError
 
-    from agentco.company.schemas import ValueCheck
+    from agentco.lang.python.test_plan import ValueCheck
 
     with pytest.raises(ValidationError, match="is not an exception"):
         ValueCheck(name="x_y", code=["f()"], expected="1", raises="None")
@@ -209,7 +210,7 @@ def test_a_check_says_how_its_code_is_wrong(code, raises, error):
     """A 1.5B model ended checks with an assignment or a bare raise; the message says what to write instead."""
     from pydantic import ValidationError
 
-    from agentco.company.schemas import ValueCheck
+    from agentco.lang.python.test_plan import ValueCheck
 
     with pytest.raises(ValidationError, match=re.escape(error)):
         ValueCheck(name="c", code=code, expected=None, raises=raises)
@@ -228,7 +229,7 @@ def _plan(**overrides):
 
 def test_expected_values_are_json_and_render_as_python(tmp_path):
     """A small model writes "IV" for the string IV; the rendered test compares with 'IV', tuples as lists."""
-    from agentco.company.schemas import TestPlan
+    from agentco.lang.python.test_plan import TestPlan
     from agentco.templates import render
 
     checks = [
@@ -238,7 +239,7 @@ def test_expected_values_are_json_and_render_as_python(tmp_path):
         {"name": "holds", "code": ["n = 2", "assert to_roman(n) == 'II'"], "expected": "II", "raises": ""},
     ]
     plan = TestPlan.model_validate(_plan(value_checks={"to_roman": checks[:1], "other": checks[1:]}))
-    text = render("company/code/test_file.py.j2", plan=plan)
+    text = render("lang/python/test_file.py.j2", plan=plan)
     assert "assert to_roman(4) == 'IV'" in text
     assert "assert plain([('a', 1)]) == [['a', 1]]" in text
     assert "pytest.approx(0.3333333)" in text
@@ -260,7 +261,7 @@ def test_expected_values_are_json_and_render_as_python(tmp_path):
 def test_a_check_may_only_use_names_it_imports_or_assigns(change, error):
     from pydantic import ValidationError
 
-    from agentco.company.schemas import TestPlan
+    from agentco.lang.python.test_plan import TestPlan
 
     with pytest.raises(ValidationError, match=error):
         TestPlan.model_validate(_plan(**change))
@@ -273,7 +274,7 @@ def test_every_problem_of_a_plan_is_reported_at_once():
     """One correction can fix them all: a small model that hears of one problem per attempt runs out of attempts."""
     from pydantic import ValidationError
 
-    from agentco.company.schemas import test_plan_for
+    from agentco.lang.python.test_plan import test_plan_for
 
     uses = {"name": "uses", "code": ["acct.deposit(0)"], "expected": None, "raises": ""}
     broken = {"name": "broken", "code": ["acct = Account(", "acct.balance"], "expected": 0, "raises": "None"}
@@ -294,8 +295,8 @@ def test_the_plan_imports_what_its_checks_use_from_where_it_is_defined():
     """A small model wrote `from bank import ValueError` and dropped every import when told: it writes none now."""
     from pydantic import ValidationError
 
-    from agentco.company.schemas import test_plan_for
     from agentco.lang.python import PythonToolchain
+    from agentco.lang.python.test_plan import test_plan_for
 
     code = {"bank.py": "class Account: ...\nclass InsufficientFunds(Exception): ...\ndef _hidden(): ...\n",
             "util/fmt.py": "def money(x): ...\n", "util/__main__.py": "def main(): ...\n"}  # fmt: skip
@@ -315,7 +316,7 @@ def test_the_plan_imports_what_its_checks_use_from_where_it_is_defined():
 def test_the_plan_must_fit_the_project():
     from pydantic import ValidationError
 
-    from agentco.company.schemas import test_plan_for
+    from agentco.lang.python.test_plan import test_plan_for
 
     library = test_plan_for(["roman"], [])
     assert library.model_json_schema()["properties"]["command_checks"]["maxItems"] == 0
@@ -374,7 +375,8 @@ def test_the_plan_must_fit_the_project():
 def test_every_command_check_passes_the_options_the_requirements_usage_line_requires():
     from pydantic import ValidationError
 
-    from agentco.company.schemas import test_plan_for, usage_lines
+    from agentco.lang.python.entry_points import usage_lines
+    from agentco.lang.python.test_plan import test_plan_for
 
     requirement = "Run it as `python -m kv --db FILE [--quiet] COMMAND ...` from the root; `python -m kv` alone: help."
     usage = usage_lines(requirement)
@@ -403,7 +405,7 @@ def test_programs_are_packages_with_a_main_and_modules_with_a_main_guard():
 
 
 def test_the_names_a_plan_must_check_come_from_the_requirement():
-    from agentco.company.schemas import names_to_check
+    from agentco.lang.python.test_plan import names_to_check
 
     requirement = "Write `bank.py` with `Account` and `InsufficientFunds(Exception)`; bad amounts raise ValueError."
     defined = {"Account", "InsufficientFunds", "_helper", "format_amount", "bank"}
@@ -443,8 +445,8 @@ async def test_a_fix_that_makes_more_tests_fail_is_undone(tmp_path):
 
 
 def test_command_checks_run_in_their_own_folder_so_files_may_be_named_plainly(tmp_path):
-    from agentco.company.schemas import test_plan_for
     from agentco.lang.python import PythonToolchain
+    from agentco.lang.python.test_plan import test_plan_for
     from agentco.templates import render
 
     (tmp_path / "wc").mkdir()
@@ -461,7 +463,7 @@ def test_command_checks_run_in_their_own_folder_so_files_may_be_named_plainly(tm
     checks = [{"name": "plain", "files": files, "steps": [step("words.txt")]},
               {"name": "in_tmp", "files": files, "steps": [step("{tmp}/words.txt")]}]  # fmt: skip
     plan = test_plan_for(["wc"], ["wc"]).model_validate({"imports": [], "value_checks": {}, "command_checks": checks})
-    (tmp_path / "tests" / "test_wc.py").write_text(render("company/code/test_file.py.j2", plan=plan) + "\n")
+    (tmp_path / "tests" / "test_wc.py").write_text(render("lang/python/test_file.py.j2", plan=plan) + "\n")
 
     report = PythonToolchain(cache_dir=tmp_path / "cache").run_tests(tmp_path, ["tests/test_wc.py"])
     assert (report.passed, report.failed + report.errors) == (2, 0), report.summary()

@@ -10,13 +10,15 @@ from pydantic import BaseModel
 from agentco.core.action import Action
 from agentco.core.environment import Environment
 from agentco.core.message import Message
+from agentco.core.review import FEEDBACK, GATE
+from agentco.core.review import Verdict as GateVerdict
 from agentco.core.role import Role
 from agentco.core.team import Team
-from agentco.cost import Meter
 from agentco.errors import BudgetExceeded, ModelOutputError
 from agentco.llm.base import ChatRequest
 from agentco.llm.client import LLMClient
 from agentco.llm.fake import FunctionModel, ScriptedModel
+from agentco.llm.meter import Meter
 from agentco.llm.structured import JsonOutput, generate
 
 
@@ -91,6 +93,42 @@ async def test_team_runs_a_chain_until_idle():
         ("reviewer", "looks good"),
     ]
     assert team.rounds_run == 2
+
+
+class ScriptedReviewer:
+    """A reviewer answering from a list of verdict makers, recording what it saw."""
+
+    def __init__(self, *verdicts):
+        self.verdicts, self.seen = list(verdicts), []
+
+    async def review(self, message):
+        self.seen.append((message.sent_from, message.content))
+        return self.verdicts.pop(0)(message) if self.verdicts else GateVerdict.approve()
+
+
+async def test_the_gate_hook_publishes_approved_edited_or_sends_feedback_back():
+    model = ScriptedModel(["draft v1", "draft v2", "looks good"])
+    reviewer = ScriptedReviewer(
+        lambda m: GateVerdict.reject("make it rhyme"),
+        lambda m: GateVerdict.edit(Message("draft v2, edited", sent_from=m.sent_from, cause_by=m.cause_by)),
+    )
+    team = Team(client(model), reviewer=reviewer)
+    team.hire(reply_role("writer", watch={"UserRequirement"}, action="Draft"), reply_role("reviewer", watch={"Draft"}))
+    history = await team.run("write a haiku", n_round=10)
+    assert [(m.sent_from, m.content) for m in history] == [
+        ("user", "write a haiku"),
+        (GATE, "make it rhyme"),  # the rejection, addressed to the writer alone
+        ("writer", "draft v2, edited"),
+        ("reviewer", "looks good"),
+    ]
+    assert history[1].send_to == frozenset({"writer"}) and history[1].cause_by == FEEDBACK
+    assert "make it rhyme" in model.requests[1].messages[-1]["content"]  # the writer saw the feedback
+    assert reviewer.seen == [("writer", "draft v1"), ("writer", "draft v2"), ("reviewer", "looks good")]
+
+
+def test_a_rejection_must_say_what_to_change():
+    with pytest.raises(ValueError, match="feedback"):
+        GateVerdict.reject("  ")
 
 
 async def test_structured_output_retries_with_the_error_and_then_succeeds():

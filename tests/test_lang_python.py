@@ -117,7 +117,6 @@ def test_files_map_to_the_module_names_tests_import(python):
     assert python.module_for("calc/__init__.py") == "calc"
     assert python.module_for("main.py") == "main"
     assert python.module_for("scripts/my-tool.py") is None
-    assert python.import_hint(["src/calc/core.py", "tests/test_x.py"]) == "`import calc.core`"
     assert python.test_file_for("Roman Numerals") == "tests/test_roman_numerals.py"
 
 

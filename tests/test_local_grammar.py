@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from agentco.company.schemas import PRD, SystemDesign, TestPlan
-from agentco.llm.local import GRAMMAR_MAX_LENGTH, grammar_schema
+from agentco.company.schemas import PRD, SystemDesign
+from agentco.lang.python.test_plan import TestPlan
+from agentco.llm.local.provider import GRAMMAR_MAX_LENGTH, grammar_schema
 
 
 def _max_lengths(node):
@@ -37,7 +38,7 @@ def test_code_fields_keep_a_short_bound_against_runaway_strings():
 
 
 def test_nesting_of_the_generated_grammar_stays_bounded():
-    from agentco.company.schemas import test_plan_for
+    from agentco.lang.python.test_plan import test_plan_for
 
     llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
     grouped = test_plan_for(["bank"], [], must_check=["Account", "ValueError"], provided={"Account": "bank"})

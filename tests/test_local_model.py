@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from agentco.config import LLMSettings
 from agentco.errors import ConfigError, MissingExtraError, PromptTooLong
 from agentco.llm.base import ChatRequest
-from agentco.local_models import ModelIntegrityError, default_models_dir, get_spec, is_verified, pull, verify
-from agentco.local_models.assemble import _sha256_of, sidecar_path
+from agentco.llm.local import ModelIntegrityError, default_models_dir, get_spec, is_verified, pull, verify
+from agentco.llm.local.assemble import _sha256_of, sidecar_path
 
 MODEL = "qwen2.5-coder-0.5b"
 WHEELS = Path("/tmp/jobs/m05")  # pre-downloaded part wheels, when this machine has them
@@ -169,7 +169,7 @@ def test_non_gguf_path_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_missing_llama_cpp_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    from agentco.llm import local
+    from agentco.llm.local import provider as local
 
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
     with pytest.raises(MissingExtraError, match=r"agentco\[local\]"):
@@ -189,7 +189,8 @@ async def test_a_schema_llama_cpp_cannot_compile_is_an_error_not_a_crash(provide
 @pytest.mark.local_model
 async def test_every_company_schema_compiles_to_a_grammar(provider) -> None:  # type: ignore[no-untyped-def]
     from agentco.company import schemas
-    from agentco.llm.local import check_grammar, grammar_schema
+    from agentco.lang.python import test_plan
+    from agentco.llm.local.provider import check_grammar, grammar_schema
 
     loaded = provider.ensure_ready()
     for model in (
@@ -197,8 +198,8 @@ async def test_every_company_schema_compiles_to_a_grammar(provider) -> None:  # 
         schemas.SystemDesign,
         schemas.task_breakdown_for(["a.py", "pkg/b.py"]),
         schemas.Review,
-        schemas.TestPlan,
-        schemas.test_plan_for(["roman"], ["roman"], must_check=["to_roman", "ValueError", "roman"]),
+        test_plan.TestPlan,
+        test_plan.test_plan_for(["roman"], ["roman"], must_check=["to_roman", "ValueError", "roman"]),
         schemas.triage_for(["a.py", "tests/test_a.py"]),
     ):
         check_grammar(loaded, grammar_schema(model.model_json_schema()), model.__name__)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agentco.errors import ConfigError
-from agentco.local_models import (
+from agentco.llm.local import (
     MODELS,
     ModelFetchError,
     ModelIntegrityError,
@@ -23,7 +23,7 @@ from agentco.local_models import (
     resolve,
     verify,
 )
-from agentco.local_models import assemble as assemble_mod
+from agentco.llm.local import assemble as assemble_mod
 
 PARTS = [b"GGUF" + bytes(range(256)) * 40, os.urandom(5000), b"tail" * 300]
 WHOLE = b"".join(PARTS)

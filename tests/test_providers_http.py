@@ -16,12 +16,13 @@ from collections.abc import Iterator
 import pytest
 
 from agentco.config import LLMSettings
-from agentco.cost import Meter
 from agentco.errors import ConfigError, ModelRequestsBlocked, PromptTooLong, ProviderError, TransientProviderError
 from agentco.llm.anthropic import AnthropicProvider
 from agentco.llm.base import ChatRequest, Completion, ModelRef, Provider
 from agentco.llm.client import LLMClient
-from agentco.llm.openai_compat import OpenAICompatProvider, retry_after_seconds
+from agentco.llm.http import retry_after_seconds
+from agentco.llm.meter import Meter
+from agentco.llm.openai_compat import OpenAICompatProvider
 from agentco.llm.registry import create_provider
 from agentco.llm.retry import RetryPolicy
 from wire_server import WireServer
@@ -49,7 +50,7 @@ class Tokens:
     def token(self, who: str, text: str) -> None:
         self.pieces.append(text)
 
-    def call_finished(self, who: str, completion: Completion) -> None:
+    def call_finished(self, who: str, completion: Completion, cost: float = 0.0) -> None:
         pass
 
 

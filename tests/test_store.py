@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from agentco.cli.runs import register
 from agentco.llm.base import ChatRequest, Completion, ModelRef, Usage
 from agentco.store import RunNotFound, RunStore, db_path, find_store
+from agentco.store.migrate import SCHEMA_VERSION
 
 REF = ModelRef("openai", "gpt-4o-mini")
 
@@ -42,7 +43,7 @@ def test_open_creates_db_in_wal_mode_with_schema_version(tmp_path):
         assert s.path == workspace / ".agentco" / "runs.db"
     conn = sqlite3.connect(db_path(workspace))
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 
@@ -168,8 +169,8 @@ def test_call_cache_miss_then_hit(store, run_id):
 
 
 async def test_llm_client_replays_from_the_store(store, run_id):
-    from agentco.cost import Meter
     from agentco.llm.client import LLMClient
+    from agentco.llm.meter import Meter
 
     class Scripted:
         provider, model = "fake", "scripted"
@@ -404,3 +405,18 @@ def test_a_claimed_run_is_live_until_its_holder_lets_go_and_cannot_be_claimed_tw
         with pytest.raises(RunBusy, match="another agentco process"), store.claim(run_id):
             pass
     assert not store.is_live(run_id)
+
+
+def test_a_version_1_store_gains_the_event_stream_and_keeps_its_runs(tmp_path):
+    with RunStore.open(tmp_path) as s:
+        s.create_run("old-run", "an idea", "", {"idea": "an idea"})
+    conn = sqlite3.connect(db_path(tmp_path))
+    conn.executescript("DROP TABLE events; PRAGMA user_version = 1;")
+    conn.close()
+    with RunStore.open(tmp_path) as s:
+        assert s.get_run("old-run").idea == "an idea"
+        assert s.append_event("old-run", "note", {"text": "hello"}, 0.0) == 1
+        assert [(e.seq, e.kind, e.data) for e in s.events("old-run")] == [(1, "note", {"text": "hello"})]
+    conn = sqlite3.connect(db_path(tmp_path))
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from agentco.errors import ConfigError
 
@@ -17,7 +17,7 @@ DEFAULT_LOCAL_MODEL = "local:qwen2.5-coder-1.5b"
 
 
 class LLMSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     api_type: str | None = Field(None, description="provider: openai, azure, anthropic, ollama, local, ...")
     model: str | None = Field(None, description="model name, or provider:model")
@@ -25,7 +25,12 @@ class LLMSettings(BaseModel):
     api_key: SecretStr | None = None
     api_version: str | None = Field(None, description="Azure OpenAI API version")
     temperature: float = Field(0.2, ge=0, le=2)
-    max_token: int = Field(2048, gt=0, description="max completion tokens per call")
+    max_output_tokens: int = Field(
+        2048,
+        gt=0,
+        validation_alias=AliasChoices("max_output_tokens", "max_token"),
+        description="max completion tokens per call (``max_token``, MetaGPT's name, is read too)",
+    )
     timeout: float | None = Field(None, gt=0, description="seconds per call (default 120; 900 for local models)")
     stall_timeout: float = Field(60, gt=0, description="seconds without a streamed token")
     max_retries: int = Field(4, ge=0)
@@ -55,10 +60,10 @@ class Settings(BaseModel):
     max_parallel_files: int | None = Field(
         None, ge=1, description="engineers writing at once (default: 1 local, 4 hosted)"
     )
-    code_review: bool = True
-    run_tests: bool = True
-    fix_rounds: int = Field(2, ge=0)
-    sandbox_timeout: float = Field(120, gt=0)
+    code_review: bool = Field(True, description="the engineer's model reviews each new file it wrote")
+    run_tests: bool = Field(True, description="QA runs the tests it writes (in the sandbox)")
+    fix_rounds: int = Field(2, ge=0, description="rounds of fixes QA may ask for")
+    sandbox_timeout: float = Field(300, gt=0, description="seconds a project's test run may take in the sandbox")
 
     def llm_for(self, role: str | None) -> LLMSettings:
         return self.llm.merged(self.roles.get(role)) if role else self.llm
@@ -171,7 +176,7 @@ llm:
   # base_url: http://localhost:8000/v1   # any OpenAI-compatible server (vLLM, llama.cpp, ...)
   # api_key: sk-...           # better kept in OPENAI_API_KEY / ANTHROPIC_API_KEY
   temperature: 0.2
-  max_token: 2048             # max completion tokens per call
+  max_output_tokens: 2048     # max completion tokens per call (max_token is read too)
   # timeout: 120              # seconds per call (default 120 hosted, 900 local)
   max_retries: 4              # for 429 / 5xx / dropped connections / stalled streams
   stall_timeout: 60           # seconds without a streamed token before the call is retried
@@ -191,7 +196,8 @@ output_attempts: 3            # tries to get schema-valid output, with the error
 # prices:                     # $ per million tokens (input, output) for models genai-prices doesn't know
 #   vllm:my-finetune: [0.5, 1.5]
 workspace: workspace
-code_review: true
-run_tests: true
-fix_rounds: 2
+code_review: true             # the model reviews each file the engineer writes
+run_tests: true               # QA runs its tests in the sandbox
+fix_rounds: 2                 # rounds of fixes QA may ask for
+sandbox_timeout: 300          # seconds a project's test run may take
 """

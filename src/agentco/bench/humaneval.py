@@ -283,19 +283,9 @@ def humaneval_table(report: dict[str, Any]) -> Any:
 
 
 def client_for(model: str | None) -> LLMClient:
-    """A model client built from the settings, as ``agentco run`` builds one (no run store, no live view)."""
-    from agentco.cli.common import settings_from_cli
-    from agentco.cost import Meter
-    from agentco.llm.registry import create_provider, resolve_model
-    from agentco.llm.retry import RetryPolicy
+    """A model client built from the settings by the runtime, as a run builds one (no run store, no live view)."""
+    from agentco.config import load_settings
+    from agentco.runtime import open_client
 
-    settings = settings_from_cli(model=model)
-    ref, _ = resolve_model(settings.llm)
-    provider = create_provider(ref, settings.llm, models_dir=settings.models_dir.expanduser())
-    meter = Meter(custom_prices=dict(settings.prices))
-    return LLMClient(
-        provider,
-        meter,
-        RetryPolicy(max_retries=settings.llm.max_retries),
-        settings.llm.timeout or (900.0 if ref.provider == "local" else 120.0),
-    )
+    settings = load_settings({"llm": {"model": model}} if model else {})
+    return open_client(settings, ready=False)[0]

@@ -25,9 +25,9 @@ from agentco.core.environment import Environment
 from agentco.core.message import Message
 from agentco.core.role import Role
 from agentco.core.team import Team
-from agentco.cost import Meter
 from agentco.llm.client import LLMClient
 from agentco.llm.fake import FunctionModel
+from agentco.llm.meter import Meter
 from agentco.llm.structured import JsonOutput, TextOutput, generate
 
 HEAVY_MODULES = ("openai", "anthropic", "llama_cpp", "jinja2", "pydantic", "yaml", "genai_prices", "rich")

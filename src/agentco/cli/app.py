@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from agentco.cli.common import err_console, exit_code_for
+from agentco.cli.common import err_console, exit_code_for, hide_flag_types
 
+hide_flag_types()
 app = typer.Typer(
     name="agentco",
     help="A team of LLM agents that turns a one-line idea into a tested project.\n\n"
@@ -60,7 +61,7 @@ def _register_optional_commands() -> None:
 
 _register_optional_commands()
 
-COMMANDS = {"run", "resume", "version", "init-config", "ask", "models", "runs", "bench", "serve", "--help", "-h"}
+COMMANDS = {"run", "resume", "version", "init-config", "ask", "models", "runs", "bench", "--help", "-h"}
 
 
 def main(argv: list[str] | None = None) -> None:

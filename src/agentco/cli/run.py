@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,8 +24,12 @@ def run(
     idea: Annotated[str | None, typer.Argument(help="what to build, in one line")] = None,
     investment: Investment = None,
     n_round: Annotated[int, typer.Option("--n-round", help="maximum rounds of the team")] = 20,
-    code_review: Annotated[bool, typer.Option("--code-review/--no-code-review")] = True,
-    run_tests: Annotated[bool, typer.Option("--run-tests/--no-run-tests")] = True,
+    code_review: Annotated[
+        bool | None, typer.Option("--code-review/--no-code-review", help="default: code_review in the config")
+    ] = None,
+    run_tests: Annotated[
+        bool | None, typer.Option("--run-tests/--no-run-tests", help="default: run_tests in the config")
+    ] = None,
     implement: Annotated[bool, typer.Option("--implement/--no-implement", help="stop after the documents")] = True,
     project_name: Annotated[str | None, typer.Option("--project-name")] = None,
     workspace: WorkspaceOpt = None,
@@ -34,23 +38,27 @@ def run(
     quiet: Quiet = False,
 ) -> None:
     """Turn an idea into a tested project (also: agentco "IDEA")."""
-    from agentco.cli.session import Session
+    from agentco.cli.common import settings_from_cli
+    from agentco.cli.session import execute
+    from agentco.runtime import RunRequest, start_run
 
     if idea is None and replay is None:
         err_console().print('[red]say what to build: agentco "IDEA"[/]')
         raise typer.Exit(2)
-    options = {
-        "idea": idea,
-        "n_round": n_round,
-        "code_review": code_review,
-        "run_tests": run_tests,
-        "implement": implement,
-        "project_name": project_name,
-        "model": model,
-        "investment": investment,
-        "workspace": str(workspace) if workspace else None,
-    }
-    Session.start(options, quiet=quiet, replay=replay).execute()
+    settings = settings_from_cli(model=model, max_budget=investment, workspace=workspace)
+    request = RunRequest.build(
+        idea=idea or "",
+        n_round=n_round,
+        code_review=code_review,
+        run_tests=run_tests,
+        implement=implement,
+        project_name=project_name,
+        model=model,
+        investment=investment,
+        workspace=str(workspace) if workspace else None,
+        replay_of=replay,
+    )
+    execute(lambda events: start_run(settings, request, events=events), quiet=quiet)
 
 
 def resume(
@@ -61,9 +69,16 @@ def resume(
     quiet: Quiet = False,
 ) -> None:
     """Continue an interrupted run; completed model calls are served from the run store."""
-    from agentco.cli.session import Session
+    from agentco.cli.common import settings_from_cli
+    from agentco.cli.session import execute
+    from agentco.runtime import resume_run
 
     if run_id is None and recover_path is None:
         err_console().print("[red]give a RUN_ID or --recover-path PROJECT[/]")
         raise typer.Exit(2)
-    Session.resume(run_id, recover_path=recover_path, investment=investment, workspace=workspace, quiet=quiet).execute()
+    settings = settings_from_cli(workspace=workspace)
+
+    def start(events: list) -> Any:
+        return resume_run(settings, run_id, recover_path=recover_path, investment=investment, events=events)
+
+    execute(start, quiet=quiet, resuming=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +18,11 @@ if TYPE_CHECKING:
 
 WorkspaceOption = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="workspace folder holding .agentco/runs.db (default: from config)"),
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="workspace folder holding .agentco/runs.db (default: this folder if it has one, else from config)",
+    ),
 ]
 
 
@@ -30,7 +35,8 @@ def register(app: typer.Typer) -> None:
 
 def list_runs(workspace: WorkspaceOption = None) -> None:
     """List the runs of a workspace, newest first."""
-    store = _open_existing(workspace)
+    found = next((w for w in _workspaces(workspace) if _has_store(w)), None)
+    store = None if found is None else _open_existing(found)
     if store is None:
         typer.echo("no runs yet")
         return
@@ -56,17 +62,22 @@ def show_run(
     as_json: Annotated[bool, typer.Option("--json", help="print the fields as JSON")] = False,
 ) -> None:
     """Show one run: status, usage, cost, finished steps and the last error."""
-    store = _open_existing(workspace)
     record = None
     steps: list[str] = []
-    if store is not None:
+    searched = []
+    for place in _workspaces(workspace):
+        searched.append(str(place))
+        store = _open_existing(place)
+        if store is None:
+            continue
         with store:
             record = store.get_run(run_id)
             if record is not None:
                 record = _as_seen(store, record)
                 steps = [s.name for s in store.steps(run_id)]
+                break
     if record is None:
-        typer.echo(f"no run {run_id} in {_workspace(workspace)}", err=True)
+        typer.echo(f"no run {run_id} in {' or '.join(searched)}", err=True)
         raise typer.Exit(1)
     fields = _show_fields(record, steps)
     if as_json:
@@ -108,9 +119,22 @@ def _show_fields(record: RunRecord, steps: list[str]) -> dict[str, object]:
     }
 
 
-def _workspace(option: Path | None) -> Path:
+def _workspaces(option: Path | None) -> Iterator[Path]:
+    """Where runs are looked for: the given folder; else this folder when it has a run store, then the
+    configured workspace. Lazy, so that a folder with a store needs no valid config to be read."""
     if option is not None:
-        return option
+        yield option
+        return
+    here = Path.cwd()
+    store_here = _has_store(here)
+    if store_here:
+        yield here
+    configured = _configured_workspace()
+    if not store_here or configured.resolve() != here.resolve():
+        yield configured
+
+
+def _configured_workspace() -> Path:
     from agentco.config import load_settings
     from agentco.errors import ConfigError
 
@@ -121,21 +145,26 @@ def _workspace(option: Path | None) -> Path:
         raise typer.Exit(1) from None
 
 
-def _open_existing(option: Path | None) -> RunStore | None:
+def _open_existing(workspace: Path) -> RunStore | None:
     """The workspace's store, or None when it has none; reading never creates a database."""
     import sqlite3
 
     from agentco.errors import ConfigError
-    from agentco.store import RunStore, db_path
+    from agentco.store import RunStore
 
-    workspace = _workspace(option)
-    if not db_path(workspace).is_file():
+    if not _has_store(workspace):
         return None
     try:
         return RunStore.open(workspace)
     except (ConfigError, sqlite3.DatabaseError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _has_store(workspace: Path) -> bool:
+    from agentco.store import db_path
+
+    return db_path(workspace).is_file()
 
 
 def _short(path: str) -> str:

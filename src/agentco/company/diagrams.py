@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
 from agentco.company.schemas import PRD, SystemDesign
 
@@ -46,8 +47,9 @@ def class_diagram(design: SystemDesign) -> str:
         lines.append("    }")
     if not design.data_structures:
         for path in design.file_list:
-            lines.append(f"    class {_ident(path.removesuffix('.py'))}")
-            lines.append(f"    <<module>> {_ident(path.removesuffix('.py'))}")
+            module = _ident(str(PurePosixPath(path).with_suffix("")))
+            lines.append(f"    class {module}")
+            lines.append(f"    <<module>> {module}")
     return "\n".join(lines) + "\n"
 
 

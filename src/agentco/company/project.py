@@ -7,11 +7,11 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from agentco.errors import ConfigError, RunFailed
+from agentco.events import ARTIFACT, EventBus
 
 AUTHORS = {
     "product_manager": "Alice (Product Manager)",
@@ -26,20 +26,17 @@ AUTHORS = {
 @dataclass
 class ProjectFolder:
     root: Path
-    on_write: Callable[[str, str], None] | None = None
-    """Called with (relative path, sha256) after every file write: the run store records artifacts."""
-    _dirty: set[str] = field(default_factory=set)
+    events: EventBus | None = None
+    """Told of every file written (path and sha256): the run store records artifacts."""
 
     @classmethod
-    def create(
-        cls, root: Path, *, on_write: Callable[[str, str], None] | None = None, replace: bool = False
-    ) -> ProjectFolder:
+    def create(cls, root: Path, *, events: EventBus | None = None, replace: bool = False) -> ProjectFolder:
         if root.exists() and any(root.iterdir()):
             if not replace:
                 raise ConfigError(f"{root} already exists; choose another name with --project-name, or remove it first")
             shutil.rmtree(root)
         root.mkdir(parents=True, exist_ok=True)
-        project = cls(root, on_write)
+        project = cls(root, events)
         project._git("init", "-q", "-b", "main")
         (root / ".gitignore").write_text(".venv/\n__pycache__/\n.pytest_cache/\n.agentco/*.xml\n", encoding="utf-8")
         return project
@@ -50,9 +47,8 @@ class ProjectFolder:
             raise RunFailed(f"refusing to write outside the project: {relative}")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        self._dirty.add(relative)
-        if self.on_write is not None:
-            self.on_write(relative, hashlib.sha256(text.encode()).hexdigest())
+        if self.events is not None:
+            self.events.emit(ARTIFACT, path=relative, sha256=hashlib.sha256(text.encode()).hexdigest())
         return path
 
     def write_json(self, relative: str, data: object) -> Path:
@@ -78,7 +74,6 @@ class ProjectFolder:
             "GIT_COMMITTER_EMAIL": "agentco@agentco.local",
         }
         self._git("commit", "-q", "--no-verify", "-m", message, env=env)
-        self._dirty.clear()
 
     def _git(self, *args: str, capture: bool = False, env: dict[str, str] | None = None) -> str:
         full_env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", **(env or {})}

@@ -1,4 +1,4 @@
-"""One run of the software company: hire the team, run it, record everything, summarise."""
+"""One run of the software company: hire the team, run it, announce everything, summarise."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentco.company.roles import Architect, Engineer, ProductManager, ProjectManager, QaEngineer
+from agentco.company.pipeline import hire_company
 from agentco.company.workshop import CompanyOptions, Workshop
 from agentco.core.environment import Environment
-from agentco.core.message import Message
-from agentco.core.role import Role
+from agentco.core.review import Reviewer
 from agentco.core.team import Team
 from agentco.errors import BudgetExceeded
+from agentco.events import RUN_FINISHED, RUN_STARTED, EventBus
 from agentco.llm.client import LLMClient
 from agentco.templates import render
 
@@ -31,63 +31,16 @@ class RunOutcome:
     notes: list[str]
 
 
-class RunRecorder:
-    """Writes a run's progress to the store as it happens (a no-op without a store)."""
-
-    def __init__(self, store: Any, run_id: str | None, meter: Any, started_wall: float):
-        self.store, self.run_id, self.meter = store, run_id, meter
-        self.stage = "prd"
-        self.started = time.monotonic()
-        self.previous_wall = started_wall
-
-    @property
-    def wall_s(self) -> float:
-        return round(self.previous_wall + time.monotonic() - self.started, 2)
-
-    def message(self, message: Message) -> None:
-        if self.store:
-            record = message.to_record()
-            self.store.record_message(
-                self.run_id,
-                id=record["id"],
-                sent_from=record["sent_from"],
-                cause_by=record["cause_by"],
-                send_to=record["send_to"],
-                content=record["content"],
-                payload=record["payload"],
-            )
-
-    def artifact(self, path: str, sha256: str) -> None:
-        if self.store:
-            self.store.record_artifact(self.run_id, path, sha256, self.stage)
-
-    def step(self, name: str, project: Path | None) -> None:
-        self.stage = name
-        if self.store:
-            self.store.mark_step(self.run_id, name)
-            self.update(stage=name, project_path=str(project) if project else "")
-
-    def update(self, **fields: Any) -> None:
-        if self.store:
-            self.store.update_run(self.run_id, **self.meter.summary(), wall_s=self.wall_s, **fields)
-
-
 def build_team(
     workshop: Workshop,
     llm: LLMClient,
     llm_for: Callable[[str], LLMClient | None],
     role_kwargs: dict[str, Any],
-    on_publish: Callable[[Message], None],
+    reviewer: Reviewer | None = None,
 ) -> Team:
-    team = Team(llm, env=Environment(on_publish=on_publish), llm_for=lambda role: llm_for(role.name))
-    roles: list[Role] = [
-        ProductManager(workshop, **role_kwargs),
-        Architect(workshop, **role_kwargs),
-        ProjectManager(workshop, **role_kwargs),
-    ]
-    if workshop.options.implement:
-        roles += [Engineer(workshop, **role_kwargs), QaEngineer(workshop, **role_kwargs)]
-    return team.hire(*roles)
+    env = Environment(workshop.events)
+    team = Team(llm, env=env, llm_for=lambda role: llm_for(role.name), reviewer=reviewer)
+    return team.hire(*hire_company(workshop, role_kwargs))
 
 
 async def run_company(
@@ -98,40 +51,49 @@ async def run_company(
     toolchain: Any = None,
     llm_for: Callable[[str], LLMClient | None] = lambda name: None,
     role_kwargs: dict[str, Any] | None = None,
+    events: EventBus | None = None,
     store: Any = None,
     run_id: str | None = None,
     previous_wall_s: float = 0.0,
     n_round: int = 20,
+    reviewer: Reviewer | None = None,
 ) -> RunOutcome:
-    """Turn an idea into a project. Raises on failure after recording it; the run can be resumed."""
+    """Turn an idea into a project. Raises on failure after announcing it; the run can be resumed.
+
+    ``events`` is the run's stream (made here when not given); with ``store`` and ``run_id`` the
+    store's tables follow it."""
     if toolchain is None:
         from agentco.lang import get_toolchain
 
         toolchain = get_toolchain("python")
-    recorder = RunRecorder(store, run_id, llm.meter, previous_wall_s)
-    workshop = Workshop(idea.strip(), options, toolchain, on_write=recorder.artifact)
-    workshop.on_stage = lambda name: recorder.step(name, workshop.project.root if workshop.project else None)
-    workshop.on_open = lambda root: recorder.update(project_path=str(root))
-    team = build_team(workshop, llm, llm_for, role_kwargs or {}, recorder.message)
-    recorder.update(status="running", error=None)
+    started = time.monotonic()
+
+    def wall_s() -> float:
+        return round(previous_wall_s + time.monotonic() - started, 2)
+
+    events = events or EventBus(run_id, store)
+    if store is not None and run_id is not None:
+        from agentco.store.recorder import StoreRecorder
+
+        events.subscribe(StoreRecorder(store, run_id, lambda: {**llm.meter.summary(), "wall_s": wall_s()}))
+    workshop = Workshop(idea.strip(), options, toolchain, events)
+    team = build_team(workshop, llm, llm_for, role_kwargs or {}, reviewer)
+    events.emit(RUN_STARTED, idea=idea.strip(), model=str(llm.ref))
     try:
         await team.run(idea.strip(), n_round=n_round)
-        summary = finish_project(workshop, llm, recorder.wall_s)
+        summary = finish_project(workshop, llm, wall_s())
     except BudgetExceeded as exc:
-        recorder.update(status="budget_exceeded", error=str(exc))
+        events.emit(RUN_FINISHED, status="budget_exceeded", error=str(exc))
         raise
     except (KeyboardInterrupt, asyncio.CancelledError):
-        recorder.update(status="interrupted", error="interrupted by the user")
+        events.emit(RUN_FINISHED, status="interrupted", error="interrupted by the user")
         raise
     except Exception as exc:
-        recorder.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        events.emit(RUN_FINISHED, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    recorder.update(
-        status="completed", stage="done", project_path=str(workshop.project.root) if workshop.project else None
-    )
-    return RunOutcome(
-        run_id, summary["status"], workshop.project.root if workshop.project else None, summary, workshop.notes
-    )
+    project = workshop.project.root if workshop.project else None
+    events.emit(RUN_FINISHED, status="completed", result=summary["status"], project=str(project) if project else "")
+    return RunOutcome(run_id, summary["status"], project, summary, workshop.notes)
 
 
 def finish_project(workshop: Workshop, llm: LLMClient, wall_s: float) -> dict[str, Any]:

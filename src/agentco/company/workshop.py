@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentco.company.project import ProjectFolder
 from agentco.company.schemas import PRD, SystemDesign, TaskBreakdown
+from agentco.events import NOTE, PROJECT_OPENED, STAGE_FINISHED, TEST_REPORT, EventBus
 
 
 @dataclass
@@ -23,7 +23,6 @@ class CompanyOptions:
     max_tests: int = 8
     replace_project: Path | None = None
     """The one folder this run may replace: its own project, rebuilt from the store on resume."""
-    resuming: bool = False
 
 
 @dataclass
@@ -31,10 +30,8 @@ class Workshop:
     requirement: str
     options: CompanyOptions
     toolchain: Any
-    on_write: Callable[[str, str], None] | None = None
-    on_stage: Callable[[str], None] | None = None
-    on_open: Callable[[Path], None] | None = None
-    """Called with the project folder before it is created, unless it exists already (not ours)."""
+    events: EventBus = field(default_factory=EventBus)
+    """Where the run's stages, notes, files and test reports are announced."""
     project: ProjectFolder | None = None
     prd: PRD | None = None
     design: SystemDesign | None = None
@@ -42,21 +39,38 @@ class Workshop:
     code: dict[str, str] = field(default_factory=dict)
     test_file: str | None = None
     test_plan: Any = None
-    test_report: Any = None
     notes: list[str] = field(default_factory=list)
+    _test_report: Any = None
 
     def open_project(self, name: str) -> ProjectFolder:
         root = (self.options.workspace / name).resolve()
-        if self.on_open is not None and not (root.exists() and any(root.iterdir())):
-            # recorded first, so a run killed while creating it can resume and replace its own folder
-            self.on_open(root)
+        if not (root.exists() and any(root.iterdir())):
+            # announced first, so a run killed while creating it can resume and replace its own folder
+            self.events.emit(PROJECT_OPENED, path=str(root))
         replace = self.options.replace_project is not None and root == self.options.replace_project.resolve()
-        self.project = ProjectFolder.create(root, on_write=self.on_write, replace=replace)
+        self.project = ProjectFolder.create(root, events=self.events, replace=replace)
         return self.project
 
+    def note(self, text: str) -> None:
+        """Something the run should tell the user (kept in the summary)."""
+        self.notes.append(text)
+        self.events.emit(NOTE, text=text)
+
     def stage(self, name: str) -> None:
-        if self.on_stage is not None:
-            self.on_stage(name)
+        """A stage is done and committed."""
+        self.events.emit(STAGE_FINISHED, name=name, project=str(self.project.root) if self.project else "")
+
+    @property
+    def test_report(self) -> Any:
+        return self._test_report
+
+    @test_report.setter
+    def test_report(self, report: Any) -> None:
+        self._test_report = report
+        if report is not None:
+            self.events.emit(
+                TEST_REPORT, passed=report.passed, failed=report.failed, errors=report.errors, summary=report.summary()
+            )
 
     @property
     def folder(self) -> ProjectFolder:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from agentco.core.message import Message
+from agentco.events import MESSAGE
 
 if TYPE_CHECKING:
     from agentco.core.role import Role
+    from agentco.events import EventBus
 
 
 class Environment:
-    def __init__(self, on_publish: Callable[[Message], None] | None = None):
+    def __init__(self, events: EventBus | None = None):
         self.history: list[Message] = []
         self.roles: dict[str, Role] = {}
-        self._on_publish = on_publish
+        self.events = events
 
     def add_roles(self, *roles: Role) -> None:
         for role in roles:
@@ -26,8 +27,8 @@ class Environment:
     def publish(self, message: Message) -> None:
         """Record the message and deliver it to every role it is addressed to or that watches its cause."""
         self.history.append(message)
-        if self._on_publish is not None:
-            self._on_publish(message)
+        if self.events is not None:
+            self.events.emit(MESSAGE, **message.to_record())
         for role in self.roles.values():
             if role.wants(message):
                 role.inbox.append(message)

@@ -6,7 +6,16 @@ import importlib
 from typing import Any
 
 from agentco.errors import ConfigError
-from agentco.lang.base import Dropped, EnvResult, LanguageToolchain, TestCase, TestReport
+from agentco.lang.base import (
+    Dropped,
+    EntryPoint,
+    EnvResult,
+    LanguageToolchain,
+    TestCase,
+    TestPlanLike,
+    TestReport,
+    TestScope,
+)
 
 _TOOLCHAINS = {"python": "agentco.lang.python:PythonToolchain"}
 
@@ -19,4 +28,14 @@ def get_toolchain(name: str, **options: Any) -> LanguageToolchain:
     return getattr(importlib.import_module(module), attr)(**options)
 
 
-__all__ = ["Dropped", "EnvResult", "LanguageToolchain", "TestCase", "TestReport", "get_toolchain"]
+__all__ = [
+    "Dropped",
+    "EntryPoint",
+    "EnvResult",
+    "LanguageToolchain",
+    "TestCase",
+    "TestPlanLike",
+    "TestReport",
+    "TestScope",
+    "get_toolchain",
+]

@@ -1,7 +1,8 @@
-"""The seam between the company and one programming language: check, set up, test, import.
+"""The seam between the company and one programming language: its prompts, its path rules, its
+test-plan language, and checking, setting up, testing and importing a project.
 
 A toolchain owns everything language-specific about a generated project; roles only see the
-plain results below, so Node.js or Go can follow by adding one module.
+plain results below, so Node.js or Go can follow by adding one module (see README.md here).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
+
+from pydantic import BaseModel, Field
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
@@ -93,36 +96,87 @@ class TestReport:
         return f"{', '.join(counts)} in {self.duration_s:.1f}s"
 
 
+# no docstring: it would become the description of every schema that holds an entry point
+class EntryPoint(BaseModel):
+    # how the requirement says the code is used: a module used by name, a package, or a program;
+    # a toolchain's subclass says which files provide each kind and how the kind reads
+
+    kind: Literal["module", "package", "command"]
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=40)
+
+    def files(self) -> list[list[str]]:
+        """Each alternative set of source files that provides this entry point."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """How the entry point reads in a prompt or an error, e.g. "`python -m tool`"."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class TestScope:
+    """What a test plan may use and must check, worked out from the requirement and the code as written."""
+
+    __test__ = False  # not a pytest class
+
+    modules: list[str]  # what the checks may import
+    commands: list[str]  # the programs they may run
+    must_check: list[str]  # the names the requirement gives, each of which needs a group of checks
+    provided: dict[str, str]  # the project's public names, each with the module that defines it
+    usage: dict[str, str]  # each program's command line as the requirement writes it
+    max_checks: int
+
+
+class TestPlanLike(Protocol):
+    """A plan validated by a toolchain's ``test_plan_schema``: QA's checks as data, which the toolchain
+    renders into a test file (``render_tests``)."""
+
+    def expectations(self) -> dict[str, str]:
+        """Each rendered test's name → what it expects, for the model that must act on a failure."""
+        ...
+
+    def prompt_json(self) -> str:
+        """The plan as the model that corrects it reads it."""
+        ...
+
+    def model_dump(self, *, mode: str = "python") -> dict[str, Any]: ...
+
+
 class LanguageToolchain(Protocol):
     name: str
-    file_extensions: tuple[str, ...]
     requirements_file: str  # where the project lists its dependencies, relative to its root
     install_command: str  # for the generated README, run from the project root
     test_command: str
+    entry_points_hint: str  # the PRD's entry_points field, as the model reads it
+    packages_hint: str  # the task breakdown's required_packages field, as the model reads it
 
-    def run_command(self, entry: str) -> str:
-        """How the README tells a user to run ``entry`` (a file or a module)."""
+    def prompt(self, name: str) -> str:
+        """The template of this language's prompt ``name`` (e.g. "write_code.j2"), relative to
+        ``agentco/prompts``; it may include the company's shared parts (``company/_requirement.j2``)."""
+        ...
+
+    def path_problem(self, path: str) -> str | None:
+        """Why a design may not list ``path`` as a source file, past the company's own rules, or None."""
+        ...
+
+    def entry_points_in(self, requirement: str, listed: Sequence[EntryPoint] = ()) -> list[EntryPoint]:
+        """``listed`` (the PRD's) and those the requirement's own words name, as this language's kind."""
         ...
 
     def test_file_for(self, project_name: str) -> str:
         """Where the QA engineer's test file goes, relative to the project root."""
         ...
 
-    def module_for(self, path: str) -> str | None:
-        """The name a project file is imported by, or None for a file that is not a module."""
+    def test_scope(self, requirement: str, files: Mapping[str, str], max_checks: int) -> TestScope:
+        """What a test plan of the project (path → text) may use and must check."""
         ...
 
-    def programs(self, files: Mapping[str, str]) -> list[str]:
-        """The modules of a project (path → text) that run as programs."""
+    def test_plan_schema(self, scope: TestScope, previous: TestPlanLike | None = None) -> type[BaseModel]:
+        """The pydantic model of a test plan that fits ``scope`` and, when it corrects ``previous``, differs from it."""
         ...
 
-    def public_names(self, files: Mapping[str, str]) -> dict[str, str]:
-        """The functions and classes a project (path → text) defines at the top level of its modules,
-        each with the module that defines it (name → module)."""
-        ...
-
-    def import_hint(self, files: Sequence[str]) -> str:
-        """Tells whoever writes the tests how to import the project's files."""
+    def render_tests(self, plan: TestPlanLike) -> str:
+        """The test file that runs ``plan``'s checks."""
         ...
 
     def outline(self, source: str) -> str:

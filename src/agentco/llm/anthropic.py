@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from agentco.config import LLMSettings
 from agentco.errors import ConfigError, MissingExtraError, ProviderError, TransientProviderError
-from agentco.llm.base import ChatRequest, Completion, TokenSink, Usage
-from agentco.llm.openai_compat import error_detail, redact, status_error, transport_errors, within
-from agentco.llm.registry import KEY_ENV as _KEY_ENVS
+from agentco.llm.base import ChatRequest, Completion, ModelRef, TokenSink, Usage
+from agentco.llm.http import KEY_ENV as _KEY_ENVS
+from agentco.llm.http import api_key_for, error_detail, redact, status_error, transport_errors, within
 
 KEY_ENV = _KEY_ENVS["anthropic"]
 # Stop reasons in the vocabulary the rest of agentco uses (OpenAI's).
@@ -46,6 +47,12 @@ class AnthropicProvider:
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=settings.base_url, timeout=settings.timeout or 120.0, max_retries=0
         )
+
+    @classmethod
+    def from_settings(
+        cls, ref: ModelRef, settings: LLMSettings, *, models_dir: Path | None = None
+    ) -> AnthropicProvider:
+        return cls(ref.model, settings, api_key_for(ref, settings))
 
     async def complete(self, request: ChatRequest, on_token: TokenSink | None = None) -> Completion:
         try:

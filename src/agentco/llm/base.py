@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,6 +54,8 @@ class Provider(Protocol):
 
     Implementations raise ``TransientProviderError`` for failures worth retrying
     and ``ProviderError``/``PromptTooLong`` for the rest; they do not retry themselves.
+    A class named in ``registry.PROVIDERS`` is built by its classmethod
+    ``from_settings(ref, settings, *, models_dir=None)``.
     """
 
     provider: str
@@ -80,3 +83,9 @@ def parse_model_string(spec: str, default_provider: str = "openai") -> ModelRef:
 
         raise ConfigError(f"model {spec!r} must look like provider:model")
     return ModelRef(provider.lower(), model)
+
+
+def import_object(target: str) -> Any:
+    """The object a ``"module:attr"`` string names, importing the module now (lazy tables hold such strings)."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)

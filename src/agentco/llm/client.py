@@ -9,9 +9,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agentco.cost import Meter
 from agentco.errors import TransientProviderError
 from agentco.llm.base import ChatRequest, Completion, ModelRef, Provider
+from agentco.llm.meter import Meter
 from agentco.llm.retry import RetryPolicy, with_retries
 
 
@@ -30,7 +30,7 @@ class CallObserver(Protocol):
 
     def token(self, who: str, text: str) -> None: ...
 
-    def call_finished(self, who: str, completion: Completion) -> None: ...
+    def call_finished(self, who: str, completion: Completion, cost: float) -> None: ...
 
 
 def request_digest(ref: ModelRef, request: ChatRequest) -> str:
@@ -91,5 +91,5 @@ class LLMClient:
         except TimeoutError:
             raise TransientProviderError(f"no complete answer within {self.timeout:.0f}s") from None
         if obs is not None:
-            obs.call_finished(who, completion)
+            obs.call_finished(who, completion, self.meter.price(self.ref, completion.usage))
         return completion

@@ -7,10 +7,21 @@ import inspect
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from agentco.llm.base import ChatRequest, Completion, TokenSink, Usage
+from agentco.llm.base import ChatRequest, Completion, ModelRef, TokenSink, Usage, import_object
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from agentco.config import LLMSettings
 
 Reply = str | Exception
+
+# ``fake:NAME`` (``fake:roman``, ``fake:roman?delay=0.05``) plays a scripted software company. The
+# scripts are test fixtures, so they are named by "module:factory" and imported only when asked for;
+# the factory is given NAME and knows which names it plays.
+SCRIPTED_COMPANIES = "agentco.testing.company:fake_provider"
 
 
 def _usage(request: ChatRequest, text: str) -> Usage:
@@ -60,6 +71,11 @@ class FunctionModel:
     def __init__(self, fn: FunctionReply, *, model: str = "function", delay: float = 0.0):
         self.fn, self.model, self.delay = fn, model, delay
         self.requests: list[ChatRequest] = []
+
+    @classmethod
+    def from_settings(cls, ref: ModelRef, settings: LLMSettings, *, models_dir: Path | None = None) -> FunctionModel:
+        """The model ``fake:NAME`` names: a scripted company (the only function models with a name)."""
+        return import_object(SCRIPTED_COMPANIES)(ref.model)
 
     async def complete(self, request: ChatRequest, on_token: TokenSink | None = None) -> Completion:
         self.requests.append(request)

@@ -1,135 +1,32 @@
-"""OpenAI's chat-completions API and the servers that copy it: Azure, DeepSeek, Gemini, Ollama, vLLM, ...
-
-The module-level helpers (Retry-After, stall timeouts, HTTP status -> agentco error) are shared
-with the Anthropic provider, so both map failures the same way.
-"""
+"""OpenAI's chat-completions API and the servers that copy it: Azure, DeepSeek, Gemini, Ollama, vLLM, ..."""
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import math
 import os
-import sys
-from collections.abc import Awaitable, Mapping
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from agentco.config import LLMSettings
-from agentco.errors import ConfigError, PromptTooLong, ProviderError, TransientProviderError
-from agentco.llm.base import ChatRequest, Completion, TokenSink, Usage
-
-T = TypeVar("T")
+from agentco.errors import ConfigError, PromptTooLong, TransientProviderError
+from agentco.llm.base import ChatRequest, Completion, ModelRef, TokenSink, Usage
+from agentco.llm.http import (
+    KEY_ENV,
+    OPENAI_COMPATIBLE,
+    api_key_for,
+    error_detail,
+    looks_too_long,
+    redact,
+    status_error,
+    transport_errors,
+    within,
+)
 
 LOCAL_SERVERS = {"ollama", "vllm", "llamacpp"}
 # Known to reject response_format type "json_schema": they get "json_object" (the caller puts the
 # schema in the prompt). Any other server that rejects it is switched over at its first refusal.
 JSON_OBJECT_ONLY = {"deepseek", "dashscope"}
-
-_TOO_LONG_HINTS = (
-    "context_length_exceeded",
-    "context length",
-    "context window",
-    "maximum context",
-    "prompt is too long",
-    "too many tokens",
-    "reduce the length",
-)
-
-
-# -- helpers shared by the hosted providers ---------------------------------------------------------
-def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
-    """The wait a 429/5xx asks for: ``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP date."""
-    if not headers:
-        return None
-    if millis := headers.get("retry-after-ms"):
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-async def within(awaitable: Awaitable[T], seconds: float, waiting_for: str) -> T:
-    """Await, or raise a retryable "stream stalled" error when nothing comes for ``seconds``."""
-    deadline = asyncio.timeout(seconds)
-    try:
-        async with deadline:
-            return await awaitable
-    except TimeoutError:
-        if not deadline.expired():
-            raise
-        raise TransientProviderError(f"stream stalled: no {waiting_for} for {seconds:g}s") from None
-
-
-def transport_errors() -> tuple[type[BaseException], ...]:
-    """Connection/read errors of whichever HTTP library the SDK loaded; a few surface unwrapped mid-stream."""
-    return tuple(module.TransportError for name in ("httpx2", "httpx") if (module := sys.modules.get(name)))
-
-
-def redact(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
-
-
-def error_detail(body: object, fallback: str) -> str:
-    """The human part of a provider's error body (OpenAI and Anthropic nest it under ``error``)."""
-    if isinstance(body, Mapping):
-        inner = body.get("error", body)
-        if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
-            return inner["message"][:500]
-    if isinstance(body, str) and body.strip():
-        return body.strip()[:500]
-    return fallback[:500]
-
-
-def status_error(
-    who: str,
-    model: str,
-    status: int,
-    detail: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    key_env: str | None = None,
-    code: str | None = None,
-) -> ProviderError | PromptTooLong:
-    """Map an HTTP error answer to agentco's errors: what is worth retrying, what the user must fix."""
-    if status == 429 and code != "insufficient_quota":  # an empty account is a 429 that waiting does not fix
-        return TransientProviderError(
-            f"{who} rate limit (HTTP 429): {detail}", retry_after=retry_after_seconds(headers)
-        )
-    if status >= 500 or status == 408:
-        return TransientProviderError(
-            f"{who} server error (HTTP {status}): {detail}", retry_after=retry_after_seconds(headers)
-        )
-    if status in (401, 403):
-        where = f"set {key_env} (or llm.api_key)" if key_env else "check llm.api_key"
-        return ProviderError(f"{who} refused the credentials (HTTP {status}): {detail}. To fix the API key, {where}.")
-    if status == 404:
-        return ProviderError(
-            f"{who} has no model {model!r} (HTTP 404; check the model name and llm.base_url): {detail}"
-        )
-    if status in (400, 413, 422) and looks_too_long(f"{code or ''} {detail}"):
-        return PromptTooLong(f"the prompt does not fit {who} model {model!r}: {detail}")
-    return ProviderError(f"{who} rejected the request (HTTP {status}): {detail}")
-
-
-def looks_too_long(text: str) -> bool:
-    text = text.lower()
-    return any(hint in text for hint in _TOO_LONG_HINTS)
 
 
 def _without(params: dict[str, Any], name: str) -> dict[str, Any]:
@@ -148,8 +45,6 @@ class OpenAICompatProvider:
     def __init__(
         self, provider_name: str, model: str, settings: LLMSettings, api_key: str | None, base_url: str | None
     ):
-        from agentco.llm.registry import KEY_ENV
-
         self.provider, self.model = provider_name, model
         self._stall = settings.stall_timeout
         self._key_env = KEY_ENV.get(provider_name)
@@ -183,6 +78,13 @@ class OpenAICompatProvider:
             self._client: Any = openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_version=version, **common)
         else:
             self._client = openai.AsyncOpenAI(base_url=base_url, **common)
+
+    @classmethod
+    def from_settings(
+        cls, ref: ModelRef, settings: LLMSettings, *, models_dir: Path | None = None
+    ) -> OpenAICompatProvider:
+        default_url, _ = OPENAI_COMPATIBLE[ref.provider]
+        return cls(ref.provider, ref.model, settings, api_key_for(ref, settings), settings.base_url or default_url)
 
     async def complete(self, request: ChatRequest, on_token: TokenSink | None = None) -> Completion:
         params = self._params(request)

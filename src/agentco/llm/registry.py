@@ -7,24 +7,19 @@ from pathlib import Path
 
 from agentco.config import DEFAULT_LOCAL_MODEL, LLMSettings
 from agentco.errors import ConfigError
-from agentco.llm.base import ModelRef, Provider, parse_model_string
+from agentco.llm.base import ModelRef, Provider, import_object, parse_model_string
 from agentco.llm.guard import check_allowed
+from agentco.llm.http import OPENAI_COMPATIBLE
 
-# provider -> (default base_url, environment variable with its key)
-OPENAI_COMPATIBLE: dict[str, tuple[str | None, str | None]] = {
-    "openai": (None, "OPENAI_API_KEY"),
-    "azure": (None, "AZURE_OPENAI_API_KEY"),
-    "ollama": ("http://localhost:11434/v1", None),
-    "vllm": ("http://localhost:8000/v1", None),
-    "llamacpp": ("http://localhost:8080/v1", None),
-    "deepseek": ("https://api.deepseek.com", "DEEPSEEK_API_KEY"),
-    "dashscope": ("https://dashscope.aliyuncs.com/compatible-mode/v1", "DASHSCOPE_API_KEY"),
-    "groq": ("https://api.groq.com/openai/v1", "GROQ_API_KEY"),
-    "openrouter": ("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
-    "gemini": ("https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"),
+# provider -> "module:Class" of its provider, imported only when a model of it is made
+PROVIDERS: dict[str, str] = {
+    **dict.fromkeys(OPENAI_COMPATIBLE, "agentco.llm.openai_compat:OpenAICompatProvider"),
+    "anthropic": "agentco.llm.anthropic:AnthropicProvider",
+    "local": "agentco.llm.local.provider:LocalProvider",
+    "fake": "agentco.llm.fake:FunctionModel",
 }
-KEY_ENV = {name: env for name, (_, env) in OPENAI_COMPATIBLE.items() if env}
-KEY_ENV["anthropic"] = "ANTHROPIC_API_KEY"
+IN_PROCESS = {"local", "fake"}
+"""Providers that never touch the network, so the request guard lets them through."""
 
 
 def resolve_model(settings: LLMSettings, environ: dict[str, str] | None = None) -> tuple[ModelRef, str | None]:
@@ -46,34 +41,11 @@ def resolve_model(settings: LLMSettings, environ: dict[str, str] | None = None) 
     return ref, notice
 
 
-def api_key_for(ref: ModelRef, settings: LLMSettings, environ: dict[str, str] | None = None) -> str | None:
-    if settings.api_key is not None:
-        return settings.api_key.get_secret_value()
-    env_name = KEY_ENV.get(ref.provider)
-    environ = os.environ if environ is None else environ
-    return environ.get(env_name) if env_name else None
-
-
 def create_provider(ref: ModelRef, settings: LLMSettings, *, models_dir: Path | None = None) -> Provider:
-    if ref.provider == "fake":
-        from agentco.testing.company import fake_provider
-
-        return fake_provider(ref.model)
-    if ref.provider == "local":
-        from agentco.llm.local import LocalProvider
-
-        return LocalProvider(ref.model, settings, models_dir=models_dir)
-    if ref.provider not in OPENAI_COMPATIBLE and ref.provider != "anthropic":
-        known = ", ".join(sorted([*OPENAI_COMPATIBLE, "anthropic", "local", "fake"]))
+    target = PROVIDERS.get(ref.provider)
+    if target is None:
+        known = ", ".join(sorted(PROVIDERS))
         raise ConfigError(f"unknown provider {ref.provider!r} (known: {known})", key="llm.model")
-    check_allowed(ref)
-    if ref.provider == "anthropic":
-        from agentco.llm.anthropic import AnthropicProvider
-
-        return AnthropicProvider(ref.model, settings, api_key_for(ref, settings))
-    from agentco.llm.openai_compat import OpenAICompatProvider
-
-    default_url, _ = OPENAI_COMPATIBLE[ref.provider]
-    return OpenAICompatProvider(
-        ref.provider, ref.model, settings, api_key_for(ref, settings), settings.base_url or default_url
-    )
+    if ref.provider not in IN_PROCESS:
+        check_allowed(ref)
+    return import_object(target).from_settings(ref, settings, models_dir=models_dir)

@@ -1,4 +1,4 @@
--- Schema version 1 of <workspace>/.agentco/runs.db. Applied inside one transaction by sqlite.py,
+-- Schema version 2 of <workspace>/.agentco/runs.db. Applied inside one transaction by sqlite.py,
 -- which also sets PRAGMA user_version; every statement is idempotent so two processes may race here.
 
 CREATE TABLE IF NOT EXISTS runs (
@@ -71,3 +71,13 @@ CREATE TABLE IF NOT EXISTS steps (
     PRIMARY KEY (run_id, name)
 );
 CREATE INDEX IF NOT EXISTS steps_by_seq ON steps (run_id, seq);
+
+-- Version 2: the run's event stream (events.py), in the order everyone saw it.
+CREATE TABLE IF NOT EXISTS events (
+    run_id     TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    data_json  TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);

@@ -13,183 +13,60 @@ Durability choices:
 - Every write is its own ``BEGIN IMMEDIATE ... COMMIT``; when a method returns, its rows are
   on disk, and a crash leaves each row either whole or absent.
 
-Secrets never reach the file: option keys that look like credentials are dropped, and the
-values of ``*_API_KEY`` environment variables are blanked out of every text column.
+Secrets never reach the file (``redact.py``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from secrets import token_hex
 from typing import Any
 
-from agentco.errors import ConfigError
+from agentco.events import Event
 from agentco.llm.base import ChatRequest, Completion, ModelRef, Usage
+from agentco.store.calls import RunCallCache
+from agentco.store.locks import hold, is_held
+from agentco.store.migrate import migrate as _migrate
+from agentco.store.records import ArtifactRecord, MessageRecord, RunRecord, StepRecord
+from agentco.store.redact import options_json as _options_json
+from agentco.store.redact import redact as _redact
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 STATUSES = ("running", "completed", "failed", "interrupted", "budget_exceeded")
-SECRET_KEY_WORDS = ("key", "token", "secret", "password")
-REDACTED = "[redacted]"
-_UPDATABLE = {
-    "status",
-    "stage",
-    "idea",
-    "project_path",
-    "options",
-    "llm_calls",
-    "replayed_calls",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "wall_s",
-    "error",
-}
+_UPDATABLE = frozenset(
+    {"status", "stage", "idea", "project_path", "options", "llm_calls", "replayed_calls", "prompt_tokens",
+     "completion_tokens", "cost_usd", "wall_s", "error"}
+)  # fmt: skip
 
 
 class RunNotFound(LookupError):
     """No run with this id in the store."""
 
 
-class RunBusy(RuntimeError):
-    """Another process is working on this run."""
-
-
 def db_path(workspace: Path) -> Path:
     return Path(workspace) / ".agentco" / "runs.db"
-
-
-@dataclass
-class RunRecord:
-    id: str
-    created_at: str
-    updated_at: str
-    status: str
-    stage: str
-    idea: str
-    project_path: str
-    options: dict[str, Any]
-    llm_calls: int
-    replayed_calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    wall_s: float
-    error: str | None
-
-
-@dataclass
-class MessageRecord:
-    run_id: str
-    seq: int
-    id: str
-    sent_from: str
-    cause_by: str
-    send_to: list[str]
-    content: str
-    payload: Any
-    created_at: str
-
-
-@dataclass
-class ArtifactRecord:
-    run_id: str
-    seq: int
-    path: str
-    sha256: str
-    stage: str
-    created_at: str
-
-
-@dataclass
-class StepRecord:
-    run_id: str
-    seq: int
-    name: str
-    status: str
-    created_at: str
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _secret_env_values() -> list[str]:
-    # Short values would blank out ordinary words; real API keys are long.
-    return [v for k, v in os.environ.items() if k.upper().endswith("_API_KEY") and len(v) >= 8]
-
-
-def _redact(text: str | None) -> str | None:
-    if text is None:
-        return None
-    for secret in _secret_env_values():
-        text = text.replace(secret, REDACTED)
-    return text
-
-
-def clean_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The options with anything credential-like removed, ready to be stored as JSON.
-
-    Dropped: string values under a key containing key/token/secret/password, pydantic secret
-    values, and any string containing the value of a set ``*_API_KEY`` environment variable.
-    """
-    env_secrets = _secret_env_values()
-    dropped: list[str] = []
-
-    def is_secret(key: str, value: Any) -> bool:
-        if hasattr(value, "get_secret_value"):
-            return True
-        if not isinstance(value, str):
-            return False
-        return any(word in key.lower() for word in SECRET_KEY_WORDS) or any(s in value for s in env_secrets)
-
-    def clean(value: Any, where: str) -> Any:
-        if isinstance(value, Mapping):
-            out = {}
-            for key, item in value.items():
-                name = f"{where}.{key}" if where else str(key)
-                if is_secret(str(key), item):
-                    dropped.append(name)
-                else:
-                    out[str(key)] = clean(item, name)
-            return out
-        if isinstance(value, list | tuple):
-            kept = [item for item in value if not is_secret("", item)]
-            if len(kept) < len(value):
-                dropped.append(where)
-            return [clean(item, where) for item in kept]
-        if isinstance(value, Path):
-            return str(value)
-        return value
-
-    cleaned = clean(options, "")
-    if dropped:
-        log.warning("not storing secret-looking run options: %s", ", ".join(dropped))
-    return cleaned
+def _timestamp(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
 
 
 def _project_column(path: Path | str | None) -> str:
     # Empty means "no project folder yet"; resolving it would name the current directory, which a
     # resume would then take for the run's own folder and be allowed to replace.
     return str(Path(path).resolve()) if path else ""
-
-
-def _options_json(options: Mapping[str, Any]) -> str:
-    try:
-        return json.dumps(clean_options(options), sort_keys=True, ensure_ascii=False)
-    except TypeError as exc:
-        raise TypeError(f"run options must be JSON values (needed to resume the run): {exc}") from None
 
 
 def _run_from_row(row: sqlite3.Row) -> RunRecord:
@@ -254,41 +131,13 @@ class RunStore:
 
     # runs
 
-    @contextmanager
-    def claim(self, run_id: str) -> Iterator[None]:
-        """Hold ``run_id`` while this process works on it. The hold is an exclusive lock on a file
-        beside the database, which the OS drops when the process ends, however it ends: a run the
-        store says is running but nobody holds was killed (see ``is_live``)."""
-        import fcntl
-
-        path = self._lock_file(run_id)
-        path.parent.mkdir(exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RunBusy(f"run {run_id} is being worked on by another agentco process") from None
-        try:
-            yield
-        finally:
-            os.close(fd)
+    def claim(self, run_id: str) -> AbstractContextManager[None]:
+        """Hold ``run_id`` while this process works on it (see ``locks.hold``)."""
+        return hold(self._lock_file(run_id), f"run {run_id}")
 
     def is_live(self, run_id: str) -> bool:
         """Whether a process holds ``run_id`` now (``claim``)."""
-        import fcntl
-
-        try:
-            fd = os.open(self._lock_file(run_id), os.O_RDWR)
-        except FileNotFoundError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)  # also drops the shared lock just taken
-        return False
+        return is_held(self._lock_file(run_id))
 
     def _lock_file(self, run_id: str) -> Path:
         return self.path.parent / "locks" / f"{run_id}.lock"
@@ -400,6 +249,27 @@ class RunStore:
             for r in rows
         ]
 
+    # the event stream
+
+    def append_event(self, run_id: str, kind: str, data: dict[str, Any], at: float) -> int:
+        """Append an event to the run's stream; returns its sequence number (from 1)."""
+        data_json = _redact(json.dumps(data, ensure_ascii=False, default=str))
+        when = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+        with self._write() as db:
+            seq = _next_seq(db, "events", run_id)
+            db.execute(
+                "INSERT INTO events (run_id, seq, kind, data_json, created_at) VALUES (?, ?, ?, ?, ?)",
+                (run_id, seq, kind, data_json, when),
+            )
+        return seq
+
+    def events(self, run_id: str, after: int = 0) -> list[Event]:
+        rows = self._read("SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after))
+        return [
+            Event(r["kind"], json.loads(r["data_json"]), r["seq"], run_id, _timestamp(r["created_at"]))
+            for r in rows
+        ]
+
     # artifacts and steps
 
     def record_artifact(self, run_id: str, path: Path | str, sha256: str, stage: str) -> int:
@@ -493,37 +363,9 @@ class RunStore:
         return dict(row)
 
 
-@dataclass(frozen=True)
-class RunCallCache:
-    """The ``CallCache`` of one run, for ``LLMClient(cache=...)``."""
-
-    store: RunStore
-    run_id: str
-
-    def lookup(self, key: str) -> Completion | None:
-        return self.store.lookup_call(self.run_id, key)
-
-    def save(self, key: str, ref: ModelRef, request: ChatRequest, completion: Completion, cost: float) -> None:
-        self.store.save_call(self.run_id, key, ref, request, completion, cost)
-
-
 def _next_seq(db: sqlite3.Connection, table: str, run_id: str) -> int:
     # Safe only inside a write transaction: BEGIN IMMEDIATE keeps other writers out until COMMIT.
     return db.execute(f"SELECT COALESCE(MAX(seq), 0) + 1 FROM {table} WHERE run_id = ?", (run_id,)).fetchone()[0]
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version == SCHEMA_VERSION:
-        return
-    if version > SCHEMA_VERSION:
-        raise ConfigError(
-            f"has schema version {version}, newer than this agentco understands ({SCHEMA_VERSION}); upgrade agentco",
-            source=str(path),
-        )
-    schema = resources.files("agentco.store").joinpath("schema.sql").read_text(encoding="utf-8")
-    # executescript commits any open transaction first, so the transaction is part of the script.
-    conn.executescript(f"BEGIN IMMEDIATE;\n{schema}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
 
 
 def find_store(run_id: str, workspace_candidates: Iterable[Path] | None = None) -> Path | None:

@@ -269,3 +269,14 @@ def _check_positive(amount: float) -> None:
     },
 )
 SCRIPTS["bank"] = BANK
+
+
+def _python_design() -> type:
+    from agentco.company.schemas import design_for
+    from agentco.lang.python import PythonToolchain
+
+    return design_for((), PythonToolchain().path_problem)
+
+
+PythonDesign = _python_design()
+"""The SystemDesign a run in Python validates the architect's answer with (without entry points)."""

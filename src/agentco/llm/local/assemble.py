@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from agentco.errors import ConfigError, ProviderError
-from agentco.local_models.registry import ModelSpec
+from agentco.llm.local.models import ModelSpec
 
 CHUNK = 1 << 20
 GGUF_MAGIC = b"GGUF"

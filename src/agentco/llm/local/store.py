@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentco.errors import ConfigError
-from agentco.local_models.assemble import ModelIntegrityError, assemble, check_gguf, is_verified, verify
-from agentco.local_models.registry import MODELS, ModelSpec, get_spec
+from agentco.llm.local.assemble import ModelIntegrityError, assemble, check_gguf, is_verified, verify
+from agentco.llm.local.models import MODELS, ModelSpec, get_spec
 
 
 def default_models_dir() -> Path:

@@ -19,7 +19,8 @@ from typing import Any
 
 from agentco.config import LLMSettings
 from agentco.errors import ConfigError, MissingExtraError, PromptTooLong, ProviderError
-from agentco.llm.base import ChatRequest, Completion, TokenSink, Usage
+from agentco.llm.base import ChatRequest, Completion, ModelRef, TokenSink, Usage
+from agentco.llm.local.store import default_models_dir, resolve
 
 log = logging.getLogger(__name__)
 
@@ -203,19 +204,19 @@ class LocalProvider:
     provider = "local"
 
     def __init__(self, model: str, settings: LLMSettings, *, models_dir: Path | None = None):
-        from agentco.local_models import default_models_dir
-
         self.model = model
         self.settings = settings
         self.models_dir = models_dir or default_models_dir()
         self._path: Path | None = None
 
+    @classmethod
+    def from_settings(cls, ref: ModelRef, settings: LLMSettings, *, models_dir: Path | None = None) -> LocalProvider:
+        return cls(ref.model, settings, models_dir=models_dir)
+
     def ensure_ready(self) -> LoadedModel:
         """Fetch (first time only), verify and load the model. Blocking; cheap once done."""
         with _RESOLVE_LOCK:
             if self._path is None:
-                from agentco.local_models import resolve
-
                 self._path = resolve(self.model, self.models_dir)
         return load_model(self._path, self.settings.context_length, self.settings.threads)
 

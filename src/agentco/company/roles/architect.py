@@ -1,0 +1,43 @@
+"""The architect writes the system design: its files, classes and call flow, with their diagrams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentco.company.diagrams import class_diagram, sequence_diagram
+from agentco.company.roles.base import CompanyRole, Stage
+from agentco.company.schemas import SystemDesign, design_for
+from agentco.company.stages import WRITE_DESIGN
+from agentco.core.message import Message
+from agentco.templates import render
+
+
+class WriteDesign(Stage):
+    stage = WRITE_DESIGN
+
+    async def run(self, role: Architect, news: list[Message], **variables: Any) -> Message:
+        ws = role.workshop
+        entry_points = ws.toolchain.entry_points_in(ws.requirement, ws.prd.entry_points if ws.prd else ())
+        design: SystemDesign = await role.ask(
+            role.lang_prompt("write_design.j2", prd=ws.prd, entry_points=entry_points),
+            design_for(entry_points, ws.toolchain.path_problem),
+            max_tokens=1000,
+            what="system design",
+        )
+        ws.design = design
+        classes, sequence = class_diagram(design), sequence_diagram(design)
+        document = render(
+            "company/docs/design.md.j2",
+            design=design,
+            project_name=ws.folder.root.name,
+            class_diagram=classes,
+            sequence_diagram=sequence,
+        )
+        files = {"docs/diagrams/class_diagram.mmd": classes, "docs/diagrams/sequence_diagram.mmd": sequence}
+        return role.save_stage("design", document, design, files, "Write the system design", WRITE_DESIGN)
+
+
+class Architect(CompanyRole):
+    role_name = "architect"
+    role_profile = "the software architect"
+    stages = (WriteDesign,)

@@ -1,0 +1,72 @@
+"""What every role of the software company shares: the workshop, its prompts, and saving a stage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from agentco.company.workshop import Workshop
+from agentco.core.action import Action
+from agentco.core.message import Message
+from agentco.core.role import Role
+from agentco.templates import render
+
+DOCUMENTS = (
+    *(f"docs/{name}.{ext}" for name in ("prd", "design", "tasks") for ext in ("md", "json")),
+    *(f"docs/diagrams/{name}.mmd" for name in ("competitive_quadrant", "class_diagram", "sequence_diagram")),
+)
+"""What the three document stages write into every project."""
+
+
+class Stage(Action):
+    """One stage of the company: an action whose work is code (it asks the model, writes and commits
+    files) and whose messages are caused by ``stage``, a name from ``agentco.company.stages``."""
+
+    stage: ClassVar[str]
+
+    def __init__(self) -> None:
+        super().__init__(self.stage, template="", system_template=None)
+
+    async def run(self, role: Role, news: list[Message], **variables: Any) -> Message:
+        raise NotImplementedError
+
+
+class CompanyRole(Role):
+    """A member of the company: its stages are its actions; what it watches is the pipeline's to say."""
+
+    role_name: ClassVar[str]
+    role_profile: ClassVar[str]
+    stages: ClassVar[tuple[type[Stage], ...]]
+
+    def __init__(self, workshop: Workshop, *, watch: Iterable[str], **kwargs: Any):
+        actions = [stage() for stage in self.stages]
+        super().__init__(self.role_name, self.role_profile, actions=actions, watch=watch, **kwargs)
+        self.workshop = workshop
+
+    def prompt(self, template: str, **variables: Any) -> list[dict[str, str]]:
+        """Stable parts first (system prompt, then the requirement) so a local model reuses its KV cache."""
+        ws = self.workshop
+        return [
+            {"role": "system", "content": render("company/system.j2", role=self)},
+            {
+                "role": "user",
+                "content": render(template, requirement=ws.requirement, design=ws.design, tasks=ws.tasks, **variables),
+            },
+        ]
+
+    def lang_prompt(self, name: str, **variables: Any) -> list[dict[str, str]]:
+        """The prompt ``name`` of the project's language (its toolchain's template)."""
+        return self.prompt(self.workshop.toolchain.prompt(name), **variables)
+
+    def save_stage(
+        self, name: str, document: str, data: Any, files: dict[str, str], commit: str, stage: str
+    ) -> Message:
+        """Write a stage's document with its JSON and extra files, commit it as this role, mark the stage."""
+        folder = self.workshop.folder
+        folder.write(f"docs/{name}.md", document + "\n")
+        folder.write_json(f"docs/{name}.json", data.model_dump(mode="json"))
+        for path, text in files.items():
+            folder.write(path, text)
+        folder.commit(commit, self.name)
+        self.workshop.stage(name)
+        return Message(document, sent_from=self.name, cause_by=stage, payload=data)

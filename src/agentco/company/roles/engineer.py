@@ -1,0 +1,132 @@
+"""The engineer writes the code, file by file in dependency order, and fixes what QA sends back."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from agentco.company.policies import mend_once, refuse_unchanged, rewrite_afresh
+from agentco.company.roles.base import CompanyRole, Stage
+from agentco.company.schemas import FileTask, Review
+from agentco.company.stages import FIX_CODE, FIX_REQUEST, WRITE_CODE
+from agentco.core.message import Message
+from agentco.core.team import gather_first_error
+from agentco.errors import ModelOutputError
+from agentco.llm.structured import TextOutput
+
+
+class WriteCode(Stage):
+    stage = WRITE_CODE
+
+    async def run(self, role: Engineer, news: list[Message], **variables: Any) -> Message:
+        """Write files in waves: each wave holds the files whose dependencies are written."""
+        ws = role.workshop
+        assert ws.tasks is not None
+        pending = {t.file: t for t in ws.tasks.tasks}
+        limit = asyncio.Semaphore(ws.options.max_parallel_files)
+
+        async def write(task: FileTask) -> None:
+            async with limit:
+                await role.write_file(task)
+
+        while pending:
+            ready = [t for t in pending.values() if all(d not in pending or d == t.file for d in t.depends_on)]
+            ready = ready or list(pending.values())  # a dependency cycle: write the rest together
+            await gather_first_error(write(task) for task in ready)
+            for task in ready:
+                del pending[task.file]
+        ws.folder.commit("Write the code", role.name)
+        ws.stage("code")
+        return Message(f"wrote {len(ws.code)} files", sent_from=role.name, cause_by=WRITE_CODE, payload=sorted(ws.code))
+
+
+class FixCode(Stage):
+    stage = FIX_CODE
+
+    async def run(self, role: Engineer, news: list[Message], **variables: Any) -> Message:
+        """Fix the files of the latest fix request, each against its problems."""
+        ws = role.workshop
+        assert ws.tasks is not None
+        request = [m for m in news if m.cause_by == FIX_REQUEST][-1].payload
+        by_file = {t.file: t for t in ws.tasks.tasks}
+        for path, problems in request["files"].items():
+            task = by_file.get(path) or FileTask(file=path, description="", depends_on=[])
+            if (code := await rewrite_afresh(ws, role.draft, task, ws.code.get(path) or None, problems)) is not None:
+                await role.settle(task, code)
+        ws.folder.commit(f"Fix {', '.join(request['files'])}: {request['reason']}", role.name)
+        files = ", ".join(request["files"])
+        return Message(f"fixed {files}", sent_from=role.name, cause_by=FIX_CODE, payload=sorted(request["files"]))
+
+
+class Engineer(CompanyRole):
+    role_name = "engineer"
+    role_profile = "the software engineer"
+    stages = (WriteCode, FixCode)
+
+    async def react(self, news: list[Message]) -> list[Message]:
+        """Fix what QA sent back when it sent something; otherwise write the code."""
+        write, fix = self.actions
+        return [await self.act(fix if any(m.cause_by == FIX_REQUEST for m in news) else write, news)]
+
+    async def write_file(self, task: FileTask) -> str | None:
+        ws = self.workshop
+        try:
+            code = await self.draft(task, None, [])
+        except ModelOutputError as exc:  # QA reports the missing file and it comes back for a fix
+            ws.note(f"{task.file} was not written: {exc}")
+            return None
+        review = ws.options.code_review and len(code.strip().splitlines()) > 3
+        return await self.settle(task, code, review=review)
+
+    async def settle(self, task: FileTask, code: str, review: bool = False) -> str:
+        """Keep ``code`` as the file, after one rewrite if the linter finds defects in it, or else
+        (with ``review``) after the model's review: a linter's finding is evidence, a review an opinion."""
+        ws = self.workshop
+        ws.folder.write(task.file, code)
+        if findings := ws.toolchain.lint(ws.folder.root, [task.file]).get(task.file):
+            code = await mend_once(ws, self.draft, task, code, findings)
+        elif review:
+            code = await self.review(task, code)
+            ws.folder.write(task.file, code)
+        ws.code[task.file] = code
+        return code
+
+    async def review(self, task: FileTask, code: str) -> str:
+        """One review; a rewrite only when the verdict field asks for it and names the issues."""
+        messages = self.lang_prompt("review_code.j2", file=task.file, description=task.description, code=code)
+        try:
+            review: Review = await self.ask(messages, Review, max_tokens=300, what=f"review of {task.file}")
+            if review.verdict == "rewrite" and review.issues:
+                return await self.draft(task, code, review.issues)
+        except ModelOutputError as exc:
+            self.workshop.note(f"review of {task.file} skipped: {exc}")
+        return code
+
+    async def draft(self, task: FileTask, current: str | None, problems: list[str], attempts: int | None = None) -> str:
+        """The file ``task`` asks for, written against ``problems`` and shown ``current`` when given."""
+        ws = self.workshop
+        assert ws.design is not None
+        outline = ws.toolchain.outline
+        dependencies = [(d, outline(ws.code[d])) for d in task.depends_on if d in ws.code and d != task.file]
+        classes = [c for c in ws.design.data_structures if c.file == task.file]
+        messages = self.lang_prompt(
+            "write_code.j2",
+            file=task.file,
+            description=task.description,
+            dependencies=dependencies,
+            classes=classes,
+            current=current,
+            problems=problems,
+        )
+        output = self.code_output(task.file, current if problems else None)
+        return await self.ask(messages, output, max_tokens=1500, what=f"file {task.file}", attempts=attempts)
+
+    def code_output(self, path: str, current: str | None = None) -> TextOutput:
+        """A source file that parses and, when it must fix ``current``, is not ``current`` again; empty
+        only where its language's smallest valid content is empty (a package's ``__init__.py``)."""
+        toolchain = self.workshop.toolchain
+
+        def check(code: str) -> str | None:
+            return refuse_unchanged(current, code) or toolchain.check_syntax(code)
+
+        return TextOutput(name=f"file {path}", check=check, allow_empty=toolchain.fallback(path) == "")

@@ -1,0 +1,33 @@
+"""The product manager writes the PRD, with its competitive quadrant chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentco.company.diagrams import quadrant_chart
+from agentco.company.roles.base import CompanyRole, Stage
+from agentco.company.schemas import PRD, prd_for
+from agentco.company.stages import WRITE_PRD
+from agentco.core.message import Message
+from agentco.templates import render
+
+
+class WritePRD(Stage):
+    stage = WRITE_PRD
+
+    async def run(self, role: ProductManager, news: list[Message], **variables: Any) -> Message:
+        ws = role.workshop
+        schema = prd_for(ws.toolchain.entry_points_hint)
+        prd: PRD = await role.ask(role.lang_prompt("write_prd.j2"), schema, max_tokens=1000, what="PRD")
+        ws.prd = prd
+        ws.open_project(ws.options.project_name or prd.project_name)
+        quadrant = quadrant_chart(prd)
+        document = render("company/docs/prd.md.j2", prd=prd, requirement=ws.requirement, quadrant=quadrant)
+        files = {"docs/diagrams/competitive_quadrant.mmd": quadrant}
+        return role.save_stage("prd", document, prd, files, "Write the PRD", WRITE_PRD)
+
+
+class ProductManager(CompanyRole):
+    role_name = "product_manager"
+    role_profile = "the product manager"
+    stages = (WritePRD,)

@@ -1,0 +1,52 @@
+"""How a requirement says Python code is used: modules, packages and ``python -m`` programs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from agentco.lang import base
+
+DESCRIPTION = "modules, packages and `python -m` programs the requirement names"
+"""The PRD's entry_points field, as the model reads it."""
+
+
+class EntryPoint(base.EntryPoint):
+    def files(self) -> list[list[str]]:
+        if self.kind == "module":
+            return [[f"{self.name}.py"], [f"{self.name}/__init__.py"]]
+        if self.kind == "package":
+            return [[f"{self.name}/__init__.py"]]
+        return [[f"{self.name}/__init__.py", f"{self.name}/__main__.py"], [f"{self.name}.py"]]
+
+    def describe(self) -> str:
+        return {
+            "module": f"module {self.name}",
+            "package": f"package {self.name}/",
+            "command": f"`python -m {self.name}`",
+        }[self.kind]
+
+
+def entry_points_in(requirement: str, listed: Sequence[base.EntryPoint] = ()) -> list[EntryPoint]:
+    """``listed`` (the PRD's) and the entry points the user's own words name: `python -m NAME`,
+    `NAME.py`, a package folder `NAME/` (a small model leaves the PRD's list empty)."""
+    found = [EntryPoint(kind=e.kind, name=e.name) for e in listed]
+    found += [EntryPoint(kind="command", name=m) for m in re.findall(r"python3? -m ([A-Za-z_]\w*)", requirement)]
+    found += [EntryPoint(kind="module", name=m) for m in re.findall(r"`([A-Za-z_]\w*)\.py`", requirement)]
+    found += [EntryPoint(kind="package", name=m) for m in re.findall(r"`([A-Za-z_]\w*)/`", requirement)]
+    return list({(e.kind, e.name): e for e in found}.values())
+
+
+def usage_lines(requirement: str) -> dict[str, str]:
+    """How the requirement writes each program's command line, by program: the first quoted
+    `python -m NAME ...` of each NAME, e.g. {"kvstore": "python -m kvstore --db FILE COMMAND ..."}."""
+    found: dict[str, str] = {}
+    for match in re.finditer(r"`(python3? -m ([A-Za-z_]\w*)[^`\n]*)`", requirement):
+        found.setdefault(match[2], " ".join(match[1].split()))
+    return found
+
+
+def required_options(usage: str) -> list[str]:
+    """The options a usage line shows outside [optional] brackets: ``--db`` in ``python -m kv --db FILE CMD``."""
+    after_program = re.sub(r"^python3? -m \S+", "", usage)
+    return re.findall(r"(?<!\S)(--?[A-Za-z][\w-]*)", re.sub(r"\[[^\]]*\]", "", after_program))

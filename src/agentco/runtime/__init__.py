@@ -1,0 +1,8 @@
+"""The composition root: every entry point builds and runs a run through here."""
+
+from agentco.company.run import RunOutcome
+from agentco.runtime.clients import open_client
+from agentco.runtime.request import RunRequest
+from agentco.runtime.run import RunAlreadyCompleted, find_run, resume_run, start_run
+
+__all__ = ["RunAlreadyCompleted", "RunOutcome", "RunRequest", "find_run", "open_client", "resume_run", "start_run"]

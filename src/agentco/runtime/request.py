@@ -1,0 +1,68 @@
+"""What a run was asked to do: typed, validated, and stored as JSON with the run so it can resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agentco.config import Settings
+from agentco.errors import ConfigError
+
+
+class RunRequest(BaseModel):
+    """One run of the software company. Unset fields (None) take the value of the settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["company"] = "company"
+    idea: str = Field("", description="what to build, in the user's words (a replay takes the replayed run's)")
+    model: str | None = Field(None, description="provider:model for every role (llm.model)")
+    investment: float | None = Field(None, ge=0, description="budget in US dollars (max_budget)")
+    n_round: int = Field(20, ge=1, description="maximum rounds of the team")
+    code_review: bool | None = Field(None, description="the model reviews each new file (code_review)")
+    run_tests: bool | None = Field(None, description="QA runs its tests (run_tests)")
+    implement: bool = Field(True, description="False: stop after the documents")
+    project_name: str | None = Field(None, description="the project folder's name (default: the PRD's)")
+    workspace: str | None = Field(None, description="where projects and the run store live (workspace)")
+    replay_of: str | None = Field(None, description="a run whose stored responses this run replays, with no model")
+
+    @model_validator(mode="after")
+    def _says_what_to_build(self) -> RunRequest:
+        if not self.idea.strip() and self.replay_of is None:
+            raise ValueError('say what to build: agentco "IDEA"')
+        return self
+
+    @classmethod
+    def build(cls, **fields: Any) -> RunRequest:
+        """A request from an entry point's values; a bad value is a ConfigError naming the field."""
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(err["msg"].removeprefix("Value error, "), source="run request", key=key or None) from None
+
+    @classmethod
+    def stored(cls, options: dict[str, Any]) -> RunRequest:
+        """The request a run stored; runs of older versions stored a plain dict of CLI options."""
+        known = {key: value for key, value in options.items() if key in cls.model_fields}
+        try:
+            return cls.model_validate(known)
+        except ValidationError as exc:
+            raise ConfigError(f"the stored request of this run is not valid: {exc.errors()[0]['msg']}") from None
+
+    def settings(self, settings: Settings) -> Settings:
+        """``settings`` with what this request sets on top."""
+        update: dict[str, Any] = {}
+        if self.model:
+            update["llm"] = settings.llm.model_copy(update={"model": self.model})
+        if self.investment is not None:
+            update["max_budget"] = self.investment
+        if self.workspace:
+            update["workspace"] = Path(self.workspace)
+        for flag in ("code_review", "run_tests"):
+            if getattr(self, flag) is not None:
+                update[flag] = getattr(self, flag)
+        return settings.model_copy(update=update)

@@ -1,0 +1,202 @@
+"""Starting, resuming and replaying runs: the one place a run is wired, for every entry point.
+
+The CLI, the benchmarks and (later) the server and batch workers call ``start_run`` or
+``resume_run`` with loaded settings and a ``RunRequest``; none builds a model client itself.
+Subscribers given as ``events`` see the run's whole event stream, from its first event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentco.company.run import RunOutcome, run_company
+from agentco.company.workshop import CompanyOptions
+from agentco.config import Settings
+from agentco.core.review import Reviewer
+from agentco.errors import AgentcoError, ConfigError
+from agentco.events import NOTE, EventBus, Subscriber
+from agentco.runtime.clients import open_client, prepare, role_clients
+from agentco.runtime.request import RunRequest
+from agentco.store import RunBusy, RunRecord, RunStore, find_store
+
+
+class RunAlreadyCompleted(AgentcoError):
+    """``resume`` of a run that finished: nothing to do."""
+
+    def __init__(self, record: RunRecord):
+        self.record = record
+        super().__init__(f"run {record.id} is already completed: {record.project_path}")
+
+
+@dataclass
+class _Run:
+    """A run recorded in the store, about to be worked on."""
+
+    settings: Settings
+    request: RunRequest
+    store: RunStore
+    run_id: str
+    previous_wall_s: float = 0.0
+    replaceable: Path | None = None
+    """The one existing folder this run may replace: its own project, rebuilt on resume or replay."""
+
+
+async def start_run(
+    settings: Settings,
+    request: RunRequest,
+    *,
+    events: Iterable[Subscriber] = (),
+    reviewer: Reviewer | None = None,
+) -> RunOutcome:
+    """Record a new run in the workspace's store and run it. Raises what stops it (after recording
+    it: ``resume_run`` continues); ``ConfigError`` for what the user must fix."""
+    settings = request.settings(settings)
+    store = RunStore.open(settings.workspace)
+    try:
+        replaceable = None
+        if request.replay_of is not None:
+            request = _replay_request(store, request)
+            replaceable = (settings.workspace / (request.project_name or "")).resolve()
+        run_id = store.new_run_id()
+        store.create_run(run_id, request.idea, "", request.model_dump(mode="json"))
+        run = _Run(settings, request, store, run_id, replaceable=replaceable)
+        return await _execute(run, events, reviewer)
+    finally:
+        store.close()
+
+
+async def resume_run(
+    settings: Settings,
+    run_id: str | None = None,
+    *,
+    recover_path: Path | None = None,
+    investment: float | None = None,
+    events: Iterable[Subscriber] = (),
+    reviewer: Reviewer | None = None,
+) -> RunOutcome:
+    """Continue an interrupted run (found by id in the workspace, or by its project folder);
+    its completed model calls are served from the store."""
+    store, record = find_run(settings, run_id, recover_path)
+    try:
+        if record.status == "completed":
+            raise RunAlreadyCompleted(record)
+        request = RunRequest.stored(record.options)
+        if investment is not None:
+            request = request.model_copy(update={"investment": investment})
+            store.update_run(record.id, options=request.model_dump(mode="json"))
+        request = request.model_copy(update={"workspace": str(store.path.parent.parent)})
+        project = Path(record.project_path) if record.project_path else None
+        run = _Run(request.settings(settings), request, store, record.id, record.wall_s or 0.0, project)
+        return await _execute(run, events, reviewer)
+    finally:
+        store.close()
+
+
+def find_run(settings: Settings, run_id: str | None, recover_path: Path | None = None) -> tuple[RunStore, RunRecord]:
+    """The open store holding the run, and its record (by id, or as the newest run of a project folder)."""
+    if recover_path is not None:
+        store = RunStore.open(recover_path.resolve().parent)
+        record = store.find_run_by_project(recover_path)
+        if record is None:
+            store.close()
+            raise ConfigError(f"no agentco run recorded for {recover_path}")
+        return store, record
+    if run_id is None:
+        raise ConfigError("give a run id or the run's project folder")
+    found = find_store(run_id, [settings.workspace, Path("workspace")])
+    if found is None:
+        raise ConfigError(f"no run {run_id} found (looked in {settings.workspace}); try --workspace")
+    store = RunStore.open(found)
+    record = store.get_run(run_id)
+    assert record is not None
+    return store, record
+
+
+def _replay_request(store: RunStore, request: RunRequest) -> RunRequest:
+    source = store.get_run(request.replay_of or "")
+    if source is None:
+        raise ConfigError(f"no run {request.replay_of} in {store.path.parent.parent} to replay")
+    stored = RunRequest.stored(source.options)
+    name = request.project_name or f"{Path(source.project_path).name if source.project_path else 'project'}_replay"
+    return stored.model_copy(
+        update={"project_name": name, "idea": source.idea, "investment": None, "replay_of": request.replay_of}
+    )
+
+
+async def _execute(run: _Run, subscribers: Iterable[Subscriber], reviewer: Reviewer | None) -> RunOutcome:
+    """Work on the run while holding it, so no second process can and ``runs list`` can tell a
+    killed run from a running one."""
+    try:
+        with run.store.claim(run.run_id):
+            return await _work(run, subscribers, reviewer)
+    except RunBusy as exc:
+        raise ConfigError(f"{exc}; wait for it to finish, or stop it first") from None
+
+
+async def _work(run: _Run, subscribers: Iterable[Subscriber], reviewer: Reviewer | None) -> RunOutcome:
+    s, request, store = run.settings, run.request, run.store
+    bus = EventBus(run.run_id, store)
+    for subscriber in subscribers:
+        bus.subscribe(subscriber)
+    replay = None
+    if request.replay_of is not None:
+        from agentco.llm.base import parse_model_string
+        from agentco.llm.registry import resolve_model
+
+        first = store.first_call_model(request.replay_of)
+        replay = (parse_model_string(first) if first else resolve_model(s.llm)[0], request.replay_of)
+    cache = store.call_cache(request.replay_of or run.run_id)
+    try:
+        llm, notice = open_client(s, cache=cache, observer=bus, replay=replay, ready=False)
+        if notice:
+            bus.emit(NOTE, text=notice, source="runtime")
+        prepare(llm)
+        llm_for = role_clients(s, llm) if replay is None else (lambda role: None)
+    except AgentcoError as exc:
+        store.update_run(run.run_id, status="failed", error=str(exc))  # else it would read 'running' for ever
+        raise
+    return await run_company(
+        request.idea,
+        company_options(s, request, llm.ref.provider, run.replaceable),
+        llm,
+        toolchain=toolchain_for(s),
+        llm_for=llm_for,
+        role_kwargs=role_kwargs(s),
+        events=bus,
+        store=store,
+        run_id=run.run_id,
+        previous_wall_s=run.previous_wall_s,
+        n_round=request.n_round,
+        reviewer=reviewer,
+    )
+
+
+def company_options(s: Settings, request: RunRequest, provider: str, replaceable: Path | None) -> CompanyOptions:
+    return CompanyOptions(
+        workspace=s.workspace,
+        project_name=request.project_name,
+        code_review=s.code_review,
+        run_tests=s.run_tests,
+        implement=request.implement,
+        fix_rounds=s.fix_rounds,
+        max_parallel_files=s.max_parallel_files or (1 if provider in {"local", "fake"} else 4),
+        replace_project=replaceable,
+    )
+
+
+def role_kwargs(s: Settings) -> dict[str, Any]:
+    return {
+        "output_attempts": s.output_attempts,
+        "repair_output": s.repair_llm_output,
+        "temperature": s.llm.temperature,
+        "max_tokens": s.llm.max_output_tokens,
+    }
+
+
+def toolchain_for(s: Settings) -> Any:
+    from agentco.lang import get_toolchain
+
+    return get_toolchain("python", test_timeout=s.sandbox_timeout)

@@ -1,0 +1,59 @@
+"""What the run store gives back: plain records of runs, messages, artifacts and steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class RunRecord:
+    id: str
+    created_at: str
+    updated_at: str
+    status: str
+    stage: str
+    idea: str
+    project_path: str
+    options: dict[str, Any]
+    llm_calls: int
+    replayed_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    wall_s: float
+    error: str | None
+
+
+@dataclass
+class MessageRecord:
+    run_id: str
+    seq: int
+    id: str
+    sent_from: str
+    cause_by: str
+    send_to: list[str]
+    content: str
+    payload: Any
+    created_at: str
+
+
+@dataclass
+class ArtifactRecord:
+    run_id: str
+    seq: int
+    path: str
+    sha256: str
+    stage: str
+    created_at: str
+
+
+@dataclass
+class StepRecord:
+    run_id: str
+    seq: int
+    name: str
+    status: str
+    created_at: str
+
+
