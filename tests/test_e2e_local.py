@@ -58,3 +58,16 @@ def test_a_tiny_idea_on_the_local_model(tmp_path):
     log = subprocess.run(["git", "log", "--format=%an"], cwd=root, capture_output=True, text=True).stdout
     assert "Alice (Product Manager)" in log and "Alex (Engineer)" in log
     assert ("Edward (QA Engineer)" in log) == planned  # QA commits the tests it wrote, and only then
+
+
+def test_ask_streams_an_answer_from_the_local_model_through_the_runtime_client():
+    done = subprocess.run(
+        [sys.executable, "-m", "agentco", "ask", "Reply with the word yes.", "--model", "qwen2.5-coder-0.5b",
+         "--max-tokens", "8"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    assert "local:qwen2.5-coder-0.5b:" in done.stderr and "completion tokens" in done.stderr
