@@ -22,7 +22,9 @@ class LiveView:
         self.run_id = event.run_id or self.run_id
         data = event.data
         if event.kind == ev.RUN_STARTED:
-            self.console.print(f"[bold]run {self.run_id}[/] with {data['model']}" + (" (resuming)" if self.resuming else ""))
+            self.console.print(
+                f"[bold]run {self.run_id}[/] with {data['model']}" + (" (resuming)" if self.resuming else "")
+            )
         elif event.kind == ev.NOTE and data.get("source") == "runtime":
             self.console.print(f"[yellow]{data['text']}[/]")
         elif event.kind == ev.CALL_STARTED:

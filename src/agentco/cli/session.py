@@ -28,7 +28,9 @@ def execute(start: Callable[[list[Any]], Awaitable[Any]], *, quiet: bool, resumi
         console.print(str(exc))
         raise typer.Exit(0) from None
     except KeyboardInterrupt:
-        console.print(f"\n[yellow]Interrupted; the run is saved.[/] Continue it with: [bold]agentco resume {view.run_id}[/]")
+        console.print(
+            f"\n[yellow]Interrupted; the run is saved.[/] Continue it with: [bold]agentco resume {view.run_id}[/]"
+        )
         sys.exit(130)
     except BudgetExceeded as exc:
         console.print(

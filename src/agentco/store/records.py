@@ -55,5 +55,3 @@ class StepRecord:
     name: str
     status: str
     created_at: str
-
-

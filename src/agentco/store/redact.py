@@ -69,11 +69,8 @@ def clean_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-
 def options_json(options: Mapping[str, Any]) -> str:
     try:
         return json.dumps(clean_options(options), sort_keys=True, ensure_ascii=False)
     except TypeError as exc:
         raise TypeError(f"run options must be JSON values (needed to resume the run): {exc}") from None
-
-

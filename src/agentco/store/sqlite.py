@@ -266,8 +266,7 @@ class RunStore:
     def events(self, run_id: str, after: int = 0) -> list[Event]:
         rows = self._read("SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after))
         return [
-            Event(r["kind"], json.loads(r["data_json"]), r["seq"], run_id, _timestamp(r["created_at"]))
-            for r in rows
+            Event(r["kind"], json.loads(r["data_json"]), r["seq"], run_id, _timestamp(r["created_at"])) for r in rows
         ]
 
     # artifacts and steps
