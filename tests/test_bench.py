@@ -212,7 +212,7 @@ async def test_loop_without_usable_tests_keeps_the_written_function():
 
     report = await run_humaneval(LLMClient(FunctionModel(answer), Meter()), [problem], ("loop",))
     (result,) = report["results"]
-    assert (result["passed"], result["error"], result["own_tests"], result["llm_calls"]) == (True, None, None, 4)
+    assert (result["passed"], result["error"], result["own_tests"], result["llm_calls"]) == (True, None, None, 6)
 
 
 @needs_sandbox
@@ -289,3 +289,17 @@ def test_readme_commands_use_real_options():
         command = bench.commands[name]
         known = {opt for param in command.params for opt in [*param.opts, *param.secondary_opts]}
         assert set(re.findall(r"--[\w-]+", rest)) <= known, (name, rest)
+
+
+def test_the_suite_reports_how_often_the_companys_verdict_agrees_with_the_acceptance_tests():
+    from agentco.bench.suite import TaskRun, summarize
+
+    def run(task, status, passed, loc=10):
+        return TaskRun(task, 1, status, 0, 1.0, 3, 10, 10, 0.0, loc, 1, 0, passed, 2, "p")
+
+    report = summarize(
+        [run("a", "passed", 2), run("b", "failed", 2), run("c", "failed", 1), run("d", "failed", 0, 0)], 1
+    )
+    assert report["totals"]["verdict_agreement"] == 0.75  # a (pass, pass), c and d (fail, fail) agree; b does not
+    assert report["totals"]["runs_ended_before_code"] == 1
+    assert report["tasks"]["b"]["runs"][0]["verdict_agrees"] is False

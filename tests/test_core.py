@@ -146,7 +146,7 @@ async def test_structured_output_retries_with_the_error_and_then_succeeds():
 
 
 async def test_structured_output_gives_a_typed_error_after_the_configured_attempts():
-    model = ScriptedModel(["garbage"] * 10)
+    model = ScriptedModel([f"garbage {i}" for i in range(10)])  # each different: a repeat is asked again
     with pytest.raises(ModelOutputError) as info:
         await generate(client(model), [{"role": "user", "content": "judge"}], JsonOutput(Verdict), attempts=4)
     assert info.value.attempts == 4

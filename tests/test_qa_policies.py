@@ -74,17 +74,18 @@ def test_a_fix_that_returns_the_file_unchanged_is_refused():
 
 async def test_a_model_anchored_on_its_code_writes_the_file_afresh_without_it(ws):
     broken = GOOD.replace("return total", "return -total")
-    author, model = engineer(ws, broken, broken, GOOD)
+    author, model = engineer(ws, broken, broken, broken, GOOD)
     assert await rewrite_afresh(ws, author.draft, TASK, broken, ["from_roman('IV') gave -4"]) == GOOD
     prompts = [r.messages[-1]["content"] for r in model.requests]
-    assert len(prompts) == 3 and "Current version of" in prompts[0]  # two tries shown the code (one retry)
-    assert "Current version of" not in prompts[2] and "from_roman('IV') gave -4" in prompts[2]
+    # two tries shown the code (the second, a word-for-word repeat, asked once more), then afresh
+    assert len(prompts) == 4 and "Current version of" in prompts[0]
+    assert "Current version of" not in prompts[3] and "from_roman('IV') gave -4" in prompts[3]
     assert ws.notes == []
 
 
 async def test_a_file_written_afresh_the_same_as_before_is_no_fix(ws):
     broken = GOOD.replace("return total", "return -total")
-    author, model = engineer(ws, broken, broken, broken)
+    author, model = engineer(ws, broken, broken, broken, broken)
     assert await rewrite_afresh(ws, author.draft, TASK, broken, ["wrong sign"]) is None
     assert ws.notes == ["fix of roman.py failed: unchanged twice, and the same when written afresh"]
 

@@ -74,6 +74,16 @@ class TaskRun:
         return self.acceptance_total > 0 and self.acceptance_passed == self.acceptance_total
 
     @property
+    def verdict_agrees(self) -> bool:
+        """Whether the company's own verdict (status passed) matches the acceptance tests (all pass)."""
+        return (self.status == "passed") == self.fully_passing
+
+    @property
+    def before_code(self) -> bool:
+        """Whether the run ended with no source file written."""
+        return self.loc == 0
+
+    @property
     def tokens_per_loc(self) -> float | None:
         return round(self.completion_tokens / self.loc, 2) if self.loc else None
 
@@ -281,17 +291,26 @@ def summarize(runs: Sequence[TaskRun], repeat: int) -> dict[str, Any]:
         means = {key: _round(mean(getattr(r, key) for r in mine)) for key in _NUMERIC}
         means["tokens_per_loc"] = _ratio(means["completion_tokens"], means["loc"])
         means["fully_passing"] = _round(mean(r.fully_passing for r in mine))
+        means["verdict_agrees"] = _round(mean(r.verdict_agrees for r in mine))
         per_task[name] = {"mean": means, "runs": [_run_record(r) for r in mine]}
     totals = {key: _round(sum(getattr(r, key) or 0 for r in runs) / repeat) for key in _NUMERIC}
     totals["tasks"] = len(per_task)
     totals["tasks_fully_passing"] = _round(sum(r.fully_passing for r in runs) / repeat)
     totals["acceptance_rate"] = _ratio(totals["acceptance_passed"], totals["acceptance_total"])
     totals["tokens_per_loc"] = _ratio(totals["completion_tokens"], totals["loc"])
+    totals["verdict_agreement"] = _ratio(sum(r.verdict_agrees for r in runs), len(runs))
+    totals["runs_ended_before_code"] = sum(r.before_code for r in runs)
     return {"repeat": repeat, "totals": totals, "tasks": per_task}
 
 
 def _run_record(r: TaskRun) -> dict[str, Any]:
-    return {**asdict(r), "fully_passing": r.fully_passing, "tokens_per_loc": r.tokens_per_loc}
+    return {
+        **asdict(r),
+        "fully_passing": r.fully_passing,
+        "tokens_per_loc": r.tokens_per_loc,
+        "verdict_agrees": r.verdict_agrees,
+        "before_code": r.before_code,
+    }
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -308,7 +327,7 @@ def suite_table(report: dict[str, Any]) -> Any:
     from agentco.bench.report import table
 
     columns = ["task", "acceptance", "full", "wall s", "calls", "prompt tok", "compl tok", "cost $", "LOC"]
-    columns += ["tok/LOC", "own tests"]
+    columns += ["tok/LOC", "own tests", "verdict ok"]
     rows = []
     for name, entry in [*report["tasks"].items(), ("TOTAL", {"mean": report["totals"]})]:
         m = entry["mean"]
@@ -326,6 +345,8 @@ def suite_table(report: dict[str, Any]) -> Any:
             m["loc"],
             m["tokens_per_loc"],
             own,
+            m["verdict_agreement"] if name == "TOTAL" else m["verdict_agrees"],
         ])  # fmt: skip
     title = "project suite" + (f" (mean of {report['repeat']} runs)" if report["repeat"] > 1 else "")
+    title += f"; runs ended before code: {report['totals']['runs_ended_before_code']}"
     return table(title, columns, rows)

@@ -125,6 +125,7 @@ def finish_project(workshop: Workshop, llm: LLMClient, wall_s: float) -> dict[st
         "wall_s": wall_s,
         "tests_passed": passed,
         "tests_failed": failed,
+        "tests_from_requirement": _from_requirement(report, toolchain),
         "model": str(llm.ref),
         "files": sorted(workshop.code),
         "notes": workshop.notes,
@@ -132,3 +133,11 @@ def finish_project(workshop: Workshop, llm: LLMClient, wall_s: float) -> dict[st
     project.write_json(SUMMARY_FILE, summary)
     project.commit("Add the README and the run summary", "agentco")
     return summary
+
+
+def _from_requirement(report: Any, toolchain: Any) -> dict[str, int] | None:
+    """How the checks the requirement states itself did (the rest came from the model's plan)."""
+    if report is None:
+        return None
+    mine = [case for case in report.cases if toolchain.is_requirement_check(case.name)]
+    return {"passed": sum(case.outcome == "passed" for case in mine), "total": len(mine)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
@@ -59,10 +59,34 @@ class PRD(BaseModel):
     anything_unclear: str = Field(max_length=1000)
 
 
-def prd_for(entry_points_hint: str) -> type[PRD]:
-    """A PRD whose entry points read as the language names them (its toolchain's ``entry_points_hint``)."""
-    entry_points = (list[EntryPoint], Field(max_length=4, description=entry_points_hint))
-    return create_model("PRD", __base__=PRD, __doc__=PRD.__doc__, entry_points=entry_points)
+COMPACT_WORDS = 400
+"""A requirement of up to this many words (a paragraph) gets compact documents: a small model writes
+about 12 tokens a second, and a full PRD cost more time than the code it led to."""
+
+
+def compact(requirement: str) -> bool:
+    return len(requirement.split()) <= COMPACT_WORDS
+
+
+def prd_for(entry_points_hint: str, small: bool = False) -> type[PRD]:
+    """A PRD whose entry points read as the language names them (its toolchain's ``entry_points_hint``);
+    ``small``: with the shorter lists and texts that an idea of one paragraph needs."""
+    fields: dict[str, Any] = {"entry_points": (list[EntryPoint], Field(max_length=4, description=entry_points_hint))}
+    if small:
+        fields |= {
+            "product_goals": (list[str], Field(min_length=1, max_length=2)),
+            "user_stories": (list[str], Field(min_length=1, max_length=3)),
+            "competitive_analysis": (list[Competitor], Field(min_length=1, max_length=2)),
+            "competitive_quadrant": (list[QuadrantPoint], Field(min_length=2, max_length=3)),
+            "requirement_analysis": (str, Field(max_length=800)),
+            "requirement_pool": (list[PoolItem], Field(min_length=1, max_length=5)),
+            "ui_design_draft": (
+                str,
+                Field(max_length=800, description=PRD.model_fields["ui_design_draft"].description),
+            ),
+            "anything_unclear": (str, Field(max_length=400)),
+        }
+    return create_model("PRD", __base__=PRD, __doc__=PRD.__doc__, **fields)
 
 
 class ClassSpec(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -119,14 +119,16 @@ class Role:
         max_tokens: int | None = None,
         what: str = "",
         attempts: int | None = None,
+        normalise: Callable[[Any], Any] | None = None,
     ) -> Any:
-        """Ask the model for a validated result: a pydantic model, or text passing a TextOutput's check."""
+        """Ask the model for a validated result: a pydantic model (its parsed data first mended by
+        ``normalise``, if given), or text passing a TextOutput's check."""
         if self.llm is None:
             raise RuntimeError(f"role {self.name!r} has no model; hire it into a Team or give it llm=")
         if isinstance(output, TextOutput):
             spec: Any = output
         elif output is not None:
-            spec = JsonOutput(output, repair=self.repair_output)
+            spec = JsonOutput(output, repair=self.repair_output, normalise=normalise)
         else:
             spec = TextOutput(name=what or "text")
         result = await generate(

@@ -7,7 +7,7 @@ plain results below, so Node.js or Go can follow by adding one module (see READM
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol
@@ -155,8 +155,13 @@ class LanguageToolchain(Protocol):
         ``agentco/prompts``; it may include the company's shared parts (``company/_requirement.j2``)."""
         ...
 
-    def path_problem(self, path: str) -> str | None:
-        """Why a design may not list ``path`` as a source file, past the company's own rules, or None."""
+    def path_problem(self, path: str, named: Collection[str] = ()) -> str | None:
+        """Why a design may not list ``path`` as a source file, past the company's own rules, or None.
+        ``named``: the names the requirement gives its own code, which win over the language's naming rules."""
+        ...
+
+    def name_warnings(self, named: Iterable[str]) -> list[str]:
+        """What the requirement's own names risk in this language (Python: hiding a standard module), for the notes."""
         ...
 
     def entry_points_in(self, requirement: str, listed: Sequence[EntryPoint] = ()) -> list[EntryPoint]:
@@ -177,6 +182,14 @@ class LanguageToolchain(Protocol):
 
     def render_tests(self, plan: TestPlanLike) -> str:
         """The test file that runs ``plan``'s checks."""
+        ...
+
+    def with_requirement_checks(self, plan: TestPlanLike, requirement: str, scope: TestScope) -> TestPlanLike:
+        """``plan`` plus the checks the requirement states itself, expected values from its own words."""
+        ...
+
+    def is_requirement_check(self, test_name: str) -> bool:
+        """Whether a test of the report is one of those checks."""
         ...
 
     def outline(self, source: str) -> str:

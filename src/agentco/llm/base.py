@@ -20,15 +20,23 @@ class ChatRequest:
     max_tokens: int = 2048
     json_schema: dict[str, Any] | None = None
     schema_name: str = "output"
+    seed: int | None = None
+    """Sampling seed where the backend takes one; None leaves the backend's own choice."""
 
     def key_material(self) -> dict[str, Any]:
-        """What identifies this request for caching/replay (never any secret)."""
-        return {
+        """What identifies this request for caching/replay (never any secret).
+
+        The seed is there only when set, so unseeded requests keep the keys they had before seeds.
+        """
+        material: dict[str, Any] = {
             "messages": self.messages,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "json_schema": self.json_schema,
         }
+        if self.seed is not None:
+            material["seed"] = self.seed
+        return material
 
     def prompt_chars(self) -> int:
         return sum(len(m["content"]) for m in self.messages)

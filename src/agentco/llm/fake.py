@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
     from agentco.config import LLMSettings
 
-Reply = str | Exception
+Reply = str | Completion | Exception
+"""A text (finished normally), a whole ``Completion`` (a reply cut off at the limit, say), or an error to raise."""
 
 # ``fake:NAME`` (``fake:roman``, ``fake:roman?delay=0.05``) plays a scripted software company. The
 # scripts are test fixtures, so they are named by "module:factory" and imported only when asked for;
@@ -28,10 +29,12 @@ def _usage(request: ChatRequest, text: str) -> Usage:
     return Usage(prompt_tokens=max(1, request.prompt_chars() // 4), completion_tokens=max(1, len(text) // 4))
 
 
-async def _emit(text: str, on_token: TokenSink | None) -> None:
+async def _answer(request: ChatRequest, reply: str | Completion, model: str, on_token: TokenSink | None) -> Completion:
+    completion = reply if isinstance(reply, Completion) else Completion(reply, _usage(request, reply), model, "stop")
     if on_token is not None:
-        for i in range(0, len(text), 16):
-            on_token(text[i : i + 16])
+        for i in range(0, len(completion.text), 16):
+            on_token(completion.text[i : i + 16])
+    return completion
 
 
 @dataclass
@@ -56,11 +59,10 @@ class ScriptedModel:
             await asyncio.sleep(self.delay)
         if isinstance(reply, Exception):
             raise reply
-        await _emit(reply, on_token)
-        return Completion(reply, _usage(request, reply), self.model, "stop")
+        return await _answer(request, reply, self.model, on_token)
 
 
-FunctionReply = Callable[[ChatRequest], str | Awaitable[str]]
+FunctionReply = Callable[[ChatRequest], str | Completion | Awaitable[str | Completion]]
 
 
 class FunctionModel:
@@ -82,6 +84,5 @@ class FunctionModel:
         if self.delay:
             await asyncio.sleep(self.delay)
         result = self.fn(request)
-        text = await result if inspect.isawaitable(result) else result
-        await _emit(text, on_token)
-        return Completion(text, _usage(request, text), self.model, "stop")
+        reply = await result if inspect.isawaitable(result) else result
+        return await _answer(request, reply, self.model, on_token)

@@ -58,6 +58,7 @@ class OpenAICompatProvider:
         self._json_schema_ok = provider_name not in JSON_OBJECT_ONLY
         self._stream_options_ok = True
         self._temperature_ok = True
+        self._seed_ok = True
         # OpenAI's reasoning models refuse max_tokens; most compatible servers only know max_tokens.
         self._limit_param = "max_completion_tokens" if provider_name == "openai" and not base_url else "max_tokens"
 
@@ -104,6 +105,8 @@ class OpenAICompatProvider:
         params[self._limit_param] = request.max_tokens
         if self._temperature_ok:
             params["temperature"] = request.temperature
+        if request.seed is not None and self._seed_ok:
+            params["seed"] = request.seed
         if self._stream_options_ok:
             params["stream_options"] = {"include_usage": True}
         if request.json_schema is not None:
@@ -123,6 +126,9 @@ class OpenAICompatProvider:
         if "temperature" in said and "temperature" in params:  # reasoning models take only their default
             self._temperature_ok = False
             return _without(params, "temperature")
+        if "seed" in said and "seed" in params:  # a retry still differs by its feedback and temperature
+            self._seed_ok = False
+            return _without(params, "seed")
         if "max_tokens" in said and "max_completion_tokens" in said and "max_tokens" in params:
             self._limit_param = "max_completion_tokens"
             return {**_without(params, "max_tokens"), "max_completion_tokens": params["max_tokens"]}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -21,6 +23,10 @@ class OutputInvalid(Exception):
     """The model's output failed a check; the message is shown to the model on retry."""
 
 
+class OutputTruncated(OutputInvalid):
+    """The reply stopped at the token limit and failed its check: the retry asks for a shorter answer."""
+
+
 class OutputSpec(Protocol[T]):
     name: str
     json_schema: dict[str, Any] | None
@@ -35,6 +41,8 @@ class JsonOutput(Generic[M]):
     model: type[M]
     repair: bool = True
     name: str = ""
+    normalise: Callable[[Any], Any] | None = None
+    """A mechanical repair of the parsed data before it is validated (with ``repair`` only)."""
     json_schema: dict[str, Any] | None = field(init=False)
 
     def __post_init__(self) -> None:
@@ -47,6 +55,8 @@ class JsonOutput(Generic[M]):
                 import json_repair
 
                 data = json_repair.loads(text)
+                if self.normalise is not None:
+                    data = self.normalise(data)
                 return self.model.model_validate(data)
             return self.model.model_validate_json(text)
         except ValidationError as exc:
@@ -111,30 +121,77 @@ async def generate(
     max_tokens: int = 2048,
     who: str = "",
 ) -> Generation[T]:
-    """Call the model until its output passes ``spec.parse``; each retry shows the error and warms up."""
-    conversation = list(messages)
-    last_error = ""
-    for attempt in range(1, attempts + 1):
+    """Call the model until its output passes ``spec.parse``, for at most ``attempts`` answers.
+
+    The first call is sent as it always was, with no seed (so its replay-cache key is unchanged).
+    Each retry shows what was wrong, runs warmer and has a seed of its own. A reply cut off at
+    ``max_tokens`` that fails is asked for again, shorter, instead of being shown the errors of a
+    truncated document. A retry that repeats an earlier answer word for word is not an attempt: it
+    is asked once more, with another seed and a note that it repeated itself, and what that one
+    extra call returns counts; so an attempt costs at most two calls, however stuck the model is.
+    """
+    seeds = itertools.count()  # 0 (no seed) for the first call, then 1, 2, ... for every later call
+
+    async def ask(conversation: list[dict[str, str]], warmth: float) -> Completion:
         request = ChatRequest(
             conversation,
-            temperature=min(1.0, temperature + 0.3 * (attempt - 1)),
+            temperature=warmth,
             max_tokens=max_tokens,
             json_schema=spec.json_schema,
             schema_name=spec.name,
+            seed=next(seeds) or None,
         )
-        completion = await client.complete(request, who=who, what=spec.name)
+        return await client.complete(request, who=who, what=spec.name)
+
+    conversation, problem = list(messages), OutputInvalid("")
+    refused: dict[str, OutputInvalid] = {}  # each answer given so far, and why it was refused
+    for attempt in range(1, attempts + 1):
+        warmth = min(1.0, temperature + 0.3 * (attempt - 1))
+        completion = await ask(conversation, warmth)
+        if (earlier := refused.get(completion.text.strip())) is not None:
+            completion = await ask(_with_feedback(messages, completion, spec, earlier, max_tokens, True), warmth)
         try:
-            if completion.finish_reason == "length" and spec.json_schema is None:
-                raise OutputInvalid(f"the answer was cut off at {max_tokens} tokens; write it more concisely")
-            return Generation(spec.parse(completion.text), completion, attempt)
+            return Generation(_parse(spec, completion, max_tokens), completion, attempt)
         except OutputInvalid as exc:
-            last_error = str(exc)
-        feedback = render(
-            "core/fix_output.j2", error=last_error, name=spec.name, structured=spec.json_schema is not None
-        )
-        conversation = [
-            *messages,
-            {"role": "assistant", "content": completion.text[-4000:]},
-            {"role": "user", "content": feedback},
-        ]
-    raise ModelOutputError(spec.name, attempts, last_error)
+            problem = refused[completion.text.strip()] = exc
+        conversation = _with_feedback(messages, completion, spec, problem, max_tokens, False)
+    raise ModelOutputError(spec.name, attempts, str(problem))
+
+
+def _parse(spec: OutputSpec[T], completion: Completion, max_tokens: int) -> T:
+    """``spec.parse`` of the reply; one cut off at the token limit is ``OutputTruncated`` instead of
+    its parse errors (a text always is; a JSON reply is kept when it still validates once repaired)."""
+    cut = completion.finish_reason == "length"
+    try:
+        if cut and spec.json_schema is None:
+            raise OutputInvalid("cut off")
+        return spec.parse(completion.text)
+    except OutputInvalid:
+        if cut:
+            raise OutputTruncated(f"the answer was cut off at {max_tokens} tokens") from None
+        raise
+
+
+def _with_feedback(
+    messages: list[dict[str, str]],
+    completion: Completion,
+    spec: OutputSpec[Any],
+    problem: OutputInvalid,
+    max_tokens: int,
+    repeated: bool,
+) -> list[dict[str, str]]:
+    """The original messages, the refused answer, and what to change."""
+    feedback = render(
+        "core/fix_output.j2",
+        error=str(problem),
+        name=spec.name,
+        structured=spec.json_schema is not None,
+        truncated=isinstance(problem, OutputTruncated),
+        max_tokens=max_tokens,
+        repeated=repeated,
+    )
+    return [
+        *messages,
+        {"role": "assistant", "content": completion.text[-4000:]},
+        {"role": "user", "content": feedback},
+    ]

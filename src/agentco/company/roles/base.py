@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, TypeVar
 
+from pydantic import BaseModel
+
+from agentco.company.repairs import Normaliser, bounded
 from agentco.company.workshop import Workshop
 from agentco.core.action import Action
 from agentco.core.message import Message
 from agentco.core.role import Role
+from agentco.errors import ModelOutputError
 from agentco.templates import render
+
+D = TypeVar("D", bound=BaseModel)
 
 DOCUMENTS = (
     *(f"docs/{name}.{ext}" for name in ("prd", "design", "tasks") for ext in ("md", "json")),
@@ -57,6 +63,36 @@ class CompanyRole(Role):
     def lang_prompt(self, name: str, **variables: Any) -> list[dict[str, str]]:
         """The prompt ``name`` of the project's language (its toolchain's template)."""
         return self.prompt(self.workshop.toolchain.prompt(name), **variables)
+
+    async def document(
+        self,
+        messages: list[dict[str, str]],
+        schema: type[D],
+        fallback: Callable[[], D],
+        *,
+        max_tokens: int,
+        what: str,
+        repair: Callable[[list[str]], Normaliser] | None = None,
+    ) -> D:
+        """A document from the model, its mechanical defects repaired (``repair`` makes the normaliser;
+        default: fit to the schema's bounds), each repair a note. When its answers still do not
+        validate, ``fallback()`` (a minimal document from the requirement), with a note: the run goes on."""
+        notes: list[str] = []
+        make = repair or (lambda into: bounded(schema, into))
+
+        def normalise(data: Any) -> Any:
+            notes.clear()  # only the repairs of the answer that is kept are noted
+            return make(notes)(data)
+
+        try:
+            result = await self.ask(messages, schema, max_tokens=max_tokens, what=what, normalise=normalise)
+        except ModelOutputError as exc:
+            self.workshop.note(f"{what}: derived from the requirement, the model's did not validate: "
+                               f"{' '.join(str(exc).split())[:300]}")  # fmt: skip
+            return fallback()
+        for note in notes:
+            self.workshop.note(f"{what}: {note}")
+        return result
 
     def save_stage(
         self, name: str, document: str, data: Any, files: dict[str, str], commit: str, stage: str

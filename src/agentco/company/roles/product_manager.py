@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from agentco.company.diagrams import quadrant_chart
+from agentco.company.fallbacks import minimal_prd
 from agentco.company.roles.base import CompanyRole, Stage
-from agentco.company.schemas import PRD, prd_for
+from agentco.company.schemas import PRD, compact, prd_for
 from agentco.company.stages import WRITE_PRD
 from agentco.core.message import Message
 from agentco.templates import render
@@ -17,8 +18,15 @@ class WritePRD(Stage):
 
     async def run(self, role: ProductManager, news: list[Message], **variables: Any) -> Message:
         ws = role.workshop
-        schema = prd_for(ws.toolchain.entry_points_hint)
-        prd: PRD = await role.ask(role.lang_prompt("write_prd.j2"), schema, max_tokens=1000, what="PRD")
+        schema = prd_for(ws.toolchain.entry_points_hint, small=compact(ws.requirement))
+        named = ws.toolchain.entry_points_in(ws.requirement, ())
+        prd: PRD = await role.document(
+            role.lang_prompt("write_prd.j2"),
+            schema,
+            lambda: minimal_prd(schema, ws.requirement, named),
+            max_tokens=1000,
+            what="PRD",
+        )
         ws.prd = prd
         ws.open_project(ws.options.project_name or prd.project_name)
         quadrant = quadrant_chart(prd)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentco.company.fallbacks import minimal_tasks
 from agentco.company.roles.base import CompanyRole, Stage
 from agentco.company.schemas import task_breakdown_for
 from agentco.company.stages import WRITE_TASKS
@@ -18,7 +19,13 @@ class WriteTasks(Stage):
         ws = role.workshop
         assert ws.design is not None
         schema = task_breakdown_for(ws.design.file_list, ws.toolchain.packages_hint)
-        tasks = await role.ask(role.lang_prompt("write_tasks.j2"), schema, max_tokens=800, what="task breakdown")
+        tasks = await role.document(
+            role.lang_prompt("write_tasks.j2"),
+            schema,
+            lambda: minimal_tasks(schema, ws.requirement, ws.design),
+            max_tokens=800,
+            what="task breakdown",
+        )
         kept, dropped = ws.toolchain.filter_requirements(tasks.required_packages)
         tasks.required_packages = kept
         tasks.tasks.sort(key=lambda t: ws.design.file_list.index(t.file))

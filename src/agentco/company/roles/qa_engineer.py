@@ -176,6 +176,8 @@ class QaEngineer(CompanyRole):
 
     def save_plan(self, plan: TestPlanLike, commit_message: str) -> None:
         ws = self.workshop
+        assert self.scope is not None
+        plan = ws.toolchain.with_requirement_checks(plan, ws.requirement, self.scope)
         ws.test_plan = plan
         ws.folder.write_json(".agentco/test_plan.json", plan.model_dump(mode="json"))
         ws.folder.write(ws.test_file, ws.toolchain.render_tests(plan) + "\n")

@@ -39,7 +39,7 @@ def entry_points_in(requirement: str, listed: Sequence[base.EntryPoint] = ()) ->
 
 def usage_lines(requirement: str) -> dict[str, str]:
     """How the requirement writes each program's command line, by program: the first quoted
-    `python -m NAME ...` of each NAME, e.g. {"kvstore": "python -m kvstore --db FILE COMMAND ..."}."""
+    `python -m NAME ...` of each NAME, e.g. {"kv": "python -m kv --db FILE COMMAND ..."}."""
     found: dict[str, str] = {}
     for match in re.finditer(r"`(python3? -m ([A-Za-z_]\w*)[^`\n]*)`", requirement):
         found.setdefault(match[2], " ".join(match[1].split()))
@@ -47,6 +47,22 @@ def usage_lines(requirement: str) -> dict[str, str]:
 
 
 def required_options(usage: str) -> list[str]:
-    """The options a usage line shows outside [optional] brackets: ``--db`` in ``python -m kv --db FILE CMD``."""
-    after_program = re.sub(r"^python3? -m \S+", "", usage)
-    return re.findall(r"(?<!\S)(--?[A-Za-z][\w-]*)", re.sub(r"\[[^\]]*\]", "", after_program))
+    """The global options a usage line requires: those written before its first command or
+    positional argument and outside [brackets]. ``--db`` in ``python -m kv --db FILE COMMAND ...``
+    (FILE is the option's value); none in ``python -m todo add TEXT --due DATE``, whose ``--due``
+    belongs to the ``add`` command, nor in ``python -m tool [--verbose] PATH``."""
+    words = re.sub(r"^python3? -m \S+", "", usage)
+    while re.search(r"\[[^\[\]]*\]", words):  # innermost first, so nested brackets go too
+        words = re.sub(r"\[[^\[\]]*\]", " ", words)
+    found: list[str] = []
+    tokens = words.split()
+    while tokens and (option := re.fullmatch(r"(--?[A-Za-z][\w-]*)(=\S*)?", tokens[0])):
+        found.append(option[1])
+        tokens.pop(0)
+        if not option[2] and tokens and _PLACEHOLDER.fullmatch(tokens[0]):
+            tokens.pop(0)  # the option's value, not the first argument
+    return found
+
+
+_PLACEHOLDER = re.compile(r"<[^<>\s]+>|[A-Z][A-Z0-9_]*")
+"""A value the user fills in: ``FILE``, ``N``, ``<path>``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection, Iterable
 from pathlib import Path, PurePosixPath
 
 
@@ -29,11 +30,31 @@ def is_test_file(relative: str) -> bool:
     )
 
 
-def path_problem(path: str) -> str | None:
-    """Why a design may not list ``path`` as a Python source file (past the company's own path rules)."""
+def path_problem(path: str, named: Collection[str] = ()) -> str | None:
+    """Why a design may not list ``path`` as a Python source file (past the company's own path rules).
+
+    A top-level module or package may not hide a standard module unless the requirement itself
+    names it (``named``: its modules, packages and programs): the user's own name wins."""
     p = PurePosixPath(path)
     if p.suffix != ".py":
         return "list Python source files (.py) only"
-    if p.parts[0].removesuffix(".py") in sys.stdlib_module_names:
-        return f"it would hide Python's own {p.parts[0].removesuffix('.py')} module; choose another name"
+    if (hidden := hidden_module(path)) and hidden not in named:
+        return f"it would hide Python's own {hidden} module; choose another name"
     return None
+
+
+def hidden_module(path: str) -> str | None:
+    """The standard module a project file's top-level name would hide (``queue`` for ``queue.py``
+    or ``queue/__init__.py``), or None."""
+    top = PurePosixPath(path).parts[0].removesuffix(".py")
+    return top if top in sys.stdlib_module_names else None
+
+
+def shadow_warnings(named: Iterable[str]) -> list[str]:
+    """A warning for each name the requirement gives its own code that is also a standard module's."""
+    return [
+        f"the requirement names {name}, which hides Python's own {name} module: inside the project, "
+        f"`import {name}` finds the project's code, and a standard module that imports {name} may break"
+        for name in dict.fromkeys(named)
+        if name in sys.stdlib_module_names
+    ]

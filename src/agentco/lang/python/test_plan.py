@@ -46,10 +46,10 @@ class ValueCheck(BaseModel):
         min_length=1,
         max_length=7,
         description="Python lines run in order; the last is the expression under test, "
-        'e.g. ["acct = Account(\'ann\', 10)", "acct.deposit(5)", "acct.balance"]',
+        'e.g. ["s = Stack()", "s.push(3)", "s.peek()"]',
     )
     # a JSON value, not Python source: a small model writes "IV" for the string IV, never "'IV'"
-    expected: Expected = Field(description='the exact expected value as JSON, e.g. 6, "IV", true, [1, 2]')
+    expected: Expected = Field(description='the exact expected value as JSON, e.g. 6, "small", true, [1, 2]')
     raises: str = Field(
         max_length=60, description='exception class the last line must raise, e.g. "ValueError"; "" when it returns'
     )
@@ -125,7 +125,7 @@ class CommandStep(BaseModel):
     args: list[Code] = Field(
         min_length=1,
         max_length=10,
-        description='arguments after "python", e.g. ["-m", "tool", "{tmp}/data.csv"]; {tmp} is the temporary folder',
+        description='arguments after "python", e.g. ["-m", "tool", "{tmp}/input.txt"]; {tmp} is the temporary folder',
     )
     exit_code: int = Field(ge=0, le=255)
     stdout: str = Field(max_length=1000, description="the exact expected output (stripped)")
@@ -284,7 +284,7 @@ def test_plan_for(
                     if target.replace("/", ".") not in runnable:
                         problems.append(f"{check.name}: {' '.join(args[:2])!r} is not a program of this project; "
                                         f"it has: {hint}")  # fmt: skip
-                    elif missing := [option for option in needs.get(target, ()) if option not in args]:
+                    elif missing := [o for o in needs.get(target, ()) if not any(_passes(a, o) for a in args)]:
                         problems.append(f"{check.name}: every run of -m {target} needs {' and '.join(missing)}, as "
                                         f"the requirement writes it: `{usage[target]}`; e.g. "
                                         f'["-m", "{target}", "{missing[0]}", "{{tmp}}/..."]')  # fmt: skip
@@ -344,6 +344,11 @@ def names_to_check(requirement: str, defined: Collection[str]) -> list[str]:
     classes and programs (``defined``) in the order the requirement names them, then Python's exceptions."""
     words = list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", requirement)))
     return [w for w in words if w in defined] + [w for w in words if w in _ERRORS and w not in defined]
+
+
+def _passes(arg: str, option: str) -> bool:
+    """Whether a command-line argument is ``option``, as ``--db`` or ``--db=FILE``."""
+    return arg == option or arg.startswith(f"{option}=")
 
 
 def _parse(source: str, mode: str, what: str) -> ast.AST:

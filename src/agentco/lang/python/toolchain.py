@@ -15,7 +15,7 @@ from agentco.lang.base import Dropped, EnvResult, TestPlanLike, TestReport, Test
 from agentco.lang.python.entry_points import DESCRIPTION, EntryPoint, entry_points_in, usage_lines
 from agentco.lang.python.env import ProjectEnv, default_cache_dir, filter_requirements
 from agentco.lang.python.imports import import_check, programs, public_names
-from agentco.lang.python.paths import is_test_file, module_for, path_problem
+from agentco.lang.python.paths import is_test_file, module_for, path_problem, shadow_warnings
 from agentco.lang.python.test_plan import names_to_check, test_plan_for
 from agentco.lang.python.testing import run_tests
 from agentco.templates import render
@@ -53,6 +53,9 @@ class PythonToolchain:
     path_problem = staticmethod(path_problem)
     module_for = staticmethod(module_for)
 
+    def name_warnings(self, named: Iterable[str]) -> list[str]:
+        return shadow_warnings(named)
+
     def entry_points_in(self, requirement: str, listed: Sequence[base.EntryPoint] = ()) -> list[EntryPoint]:
         return entry_points_in(requirement, listed)
 
@@ -82,6 +85,21 @@ class PythonToolchain:
 
     def render_tests(self, plan: TestPlanLike) -> str:
         return render(self.prompt("test_file.py.j2"), plan=plan)
+
+    def with_requirement_checks(self, plan: TestPlanLike, requirement: str, scope: TestScope) -> TestPlanLike:
+        """``plan`` with the checks the requirement states itself (``examples.py``) as one more group."""
+        from agentco.lang.python import examples
+
+        checks = examples.requirement_checks(requirement, scope.provided)
+        groups = {name: group for name, group in plan.value_checks.items() if name != examples.GROUP}
+        plan.value_checks = {**groups, examples.GROUP: checks} if checks else groups
+        plan.complete()  # the imports of the names the new checks use
+        return plan
+
+    def is_requirement_check(self, test_name: str) -> bool:
+        from agentco.lang.python import examples
+
+        return f"::test_{examples.PREFIX}" in test_name or test_name.startswith(f"test_{examples.PREFIX}")
 
     def outline(self, source: str) -> str:
         from agentco.lang.python.outline import outline

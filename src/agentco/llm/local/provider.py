@@ -246,6 +246,8 @@ class LocalProvider:
                 return Completion(text="", model=self.model, finish_reason="cancelled")
             max_tokens = self._fit(loaded, request)
             kwargs: dict[str, Any] = {}
+            if request.seed is not None:  # without one llama.cpp draws the next seed of its own sequence
+                kwargs["seed"] = request.seed
             if request.json_schema is not None:
                 schema = grammar_schema(request.json_schema)
                 check_grammar(loaded, schema, request.schema_name)

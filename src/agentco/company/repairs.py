@@ -1,0 +1,151 @@
+"""Mechanical repairs of a document the model wrote, applied before it is validated.
+
+Only what has one right answer is repaired here, each with a note: lists and strings cut to the
+schema's bounds, repeated list items dropped, missing fields that may be empty filled, a top-level
+module dropped where a package of the same name is listed, and the files an entry point needs added.
+What needs judgement still goes back to the model as a validation error.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Sequence
+from pathlib import PurePosixPath
+from typing import Any
+
+import annotated_types
+from pydantic import BaseModel
+
+from agentco.lang.base import EntryPoint
+
+Normaliser = Callable[[Any], Any]
+
+
+def bounded(model: type[BaseModel], notes: list[str]) -> Normaliser:
+    """A normaliser fitting data to ``model``'s bounds (see ``fit``); notes go to ``notes``."""
+    return lambda data: fit(model, data, notes)
+
+
+def fit(model: type[BaseModel], data: Any, notes: list[str], where: str = "") -> Any:
+    """``data`` with every list and string of ``model`` cut to its bounds, repeated strings dropped
+    from lists, and missing fields that may be empty filled in."""
+    if not isinstance(data, dict):
+        return data
+    for name, field in model.model_fields.items():
+        if field.exclude or name.startswith("_"):
+            continue
+        path = f"{where}{name}"
+        low, high = _bounds(field.metadata)
+        annotation = _unwrap(field.annotation)
+        if name not in data:
+            empty = _empty(annotation, low, field.is_required())
+            if empty is not None:
+                data[name] = empty
+                notes.append(f"{path} was missing; left empty")
+            continue
+        value = data[name]
+        if isinstance(value, list):
+            item = _item_model(annotation)
+            if item is not None:
+                value = [fit(item, entry, notes, f"{path}.") for entry in value]
+            if all(isinstance(entry, str) for entry in value):
+                unique = list(dict.fromkeys(value))
+                if len(unique) < len(value) and len(unique) >= low:
+                    notes.append(f"{path}: dropped {len(value) - len(unique)} repeated items")
+                    value = unique
+            if high is not None and len(value) > high:
+                notes.append(f"{path}: kept the first {high} of {len(value)} items")
+                value = value[:high]
+            data[name] = value
+        elif isinstance(value, str) and high is not None and len(value) > high:
+            notes.append(f"{path}: cut to {high} characters")
+            data[name] = value[:high]
+        elif isinstance(value, dict) and (sub := _model_in(annotation)) is not None:
+            data[name] = fit(sub, value, notes, f"{path}.")
+    return data
+
+
+def _bounds(metadata: list[Any]) -> tuple[int, int | None]:
+    low, high = 0, None
+    for item in metadata:
+        if isinstance(item, annotated_types.MinLen):
+            low = item.min_length
+        elif isinstance(item, annotated_types.MaxLen):
+            high = item.max_length
+    return low, high
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X`` from ``Annotated[X, ...]``."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    if typing.get_origin(annotation) is list and (args := typing.get_args(annotation)):
+        return _model_in(args[0])
+    return None
+
+
+def _empty(annotation: Any, low: int, required: bool) -> Any:
+    """The empty value of a required field that may be empty (a string or list without a minimum), else None."""
+    if not required or low > 0:
+        return None
+    if annotation is str:
+        return ""
+    if typing.get_origin(annotation) is list:
+        return []
+    return None
+
+
+def design_normaliser(model: type[BaseModel], entry_points: Sequence[EntryPoint], notes: list[str]) -> Normaliser:
+    """Fit a design to its bounds, then mend its file list against the entry points the requirement names."""
+
+    def normalise(data: Any) -> Any:
+        data = fit(model, data, notes)
+        files = data.get("file_list") if isinstance(data, dict) else None
+        if isinstance(files, list) and all(isinstance(f, str) for f in files):
+            data["file_list"] = mend_files(files, entry_points, notes)
+            _follow_moves(data)
+        return data
+
+    return normalise
+
+
+def mend_files(files: list[str], entry_points: Sequence[EntryPoint], notes: list[str]) -> list[str]:
+    """Drop repeats and a top-level module that clashes with a package of the same name (the package
+    holds more of the design), then add the files an entry point of the requirement still lacks."""
+    files = list(dict.fromkeys(f.strip() for f in files))
+    packages = {PurePosixPath(f).parts[0] for f in files if len(PurePosixPath(f).parts) > 1}
+    for clash in [f for f in files if "/" not in f and PurePosixPath(f).stem in packages]:
+        files.remove(clash)
+        notes.append(f"dropped {clash} from the design: the package {PurePosixPath(clash).stem}/ has its import name")
+    for entry in entry_points:
+        options = entry.files()
+        if any(set(option) <= set(files) for option in options):
+            continue
+        option = min(options, key=lambda o: (len(set(o) - set(files)), options.index(o)))
+        clashing = [f for f in option if "/" not in f and PurePosixPath(f).stem in packages]
+        if clashing:  # the module form would clash again: take the package form
+            option = next((o for o in options if not set(o) & set(clashing)), option)
+        added = [f for f in option if f not in files]
+        files += added
+        notes.append(f"added {', '.join(added)} to the design: the requirement uses {entry.describe()}")
+    return files
+
+
+def _follow_moves(data: dict[str, Any]) -> None:
+    """Classes placed in a dropped module move to the first file of the package that replaced it."""
+    files = data["file_list"]
+    for spec in data.get("data_structures") or []:
+        if isinstance(spec, dict) and isinstance(spec.get("file"), str) and spec["file"] not in files:
+            stem = PurePosixPath(spec["file"]).stem
+            spec["file"] = next((f for f in files if PurePosixPath(f).parts[0] == stem), spec["file"])

@@ -1,0 +1,107 @@
+"""Checks the requirement spells out itself, with the expected value taken from its own words.
+
+A requirement that writes `f(2) == 4`, `f(2)` returns `4`, or `f(-1)` raises `ValueError` has
+already said what the code must do; such a check is more trustworthy than one whose expected value
+came from a small model's arithmetic. Only calls of names the project defines, with literal
+arguments, and literal results, are taken: anything symbolic (`shortest_path(a, a)`) is left to
+the model's plan.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections.abc import Collection
+from typing import Any
+
+from agentco.lang.python.test_plan import ValueCheck
+
+GROUP = "from_requirement"
+"""The group of a test plan holding these checks; their test functions start with ``test_req_``."""
+PREFIX = "req_"
+LIMIT = 8
+_SPAN = re.compile(r"`([^`\n]+)`")
+_RESULT = re.compile(r"\s*(?:returns|gives|is|evaluates to|->|→|=>)\s*", re.IGNORECASE)
+_RAISES = re.compile(r"\s*raises\s*", re.IGNORECASE)
+_ERRORS = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
+
+
+def requirement_checks(requirement: str, provided: Collection[str]) -> list[ValueCheck]:
+    """The value checks the requirement states, in its order, at most ``LIMIT``."""
+    spans = list(_SPAN.finditer(requirement))
+    found: dict[str, ValueCheck] = {}
+    for i, span in enumerate(spans):
+        text = span[1].strip()
+        following = spans[i + 1] if i + 1 < len(spans) else None
+        between = requirement[span.end() : following.start()] if following else ""
+        check = _equality(text, provided)
+        if check is None and following is not None and _RESULT.fullmatch(between):
+            check = _returns(text, following[1].strip(), provided)
+        if check is None and following is not None and _RAISES.fullmatch(between):
+            check = _raises(text, following[1].strip(), provided)
+        if check is not None and check[0] not in found:
+            code, expected, raises = check
+            name = f"{PREFIX}{_function(code)}"[:50].lower()
+            found[code] = ValueCheck(name=name, code=[code], expected=expected, raises=raises)
+    return list(found.values())[:LIMIT]
+
+
+def _equality(text: str, provided: Collection[str]) -> tuple[str, Any, str] | None:
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(tree, ast.Compare) and len(tree.ops) == 1 and isinstance(tree.ops[0], ast.Eq)):
+        return None
+    return _returns(ast.unparse(tree.left), ast.unparse(tree.comparators[0]), provided)
+
+
+def _returns(call: str, result: str, provided: Collection[str]) -> tuple[str, Any, str] | None:
+    if not _is_project_call(call, provided):
+        return None
+    call = ast.unparse(ast.parse(call, mode="eval"))  # one spelling, so a check stated twice is one
+    try:
+        value = _plain(ast.literal_eval(result))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return (call, value, "") if len(call) <= 120 else None
+
+
+def _raises(call: str, error: str, provided: Collection[str]) -> tuple[str, Any, str] | None:
+    if not _is_project_call(call, provided) or not (error in _ERRORS or error in provided):
+        return None
+    call = ast.unparse(ast.parse(call, mode="eval"))
+    return (call, None, error) if len(call) <= 120 else None
+
+
+def _is_project_call(text: str, provided: Collection[str]) -> bool:
+    """A call of a project function whose arguments are literals: nothing else to define first."""
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return False
+    if not isinstance(tree, ast.Call) or not isinstance(tree.func, ast.Name) or tree.func.id not in provided:
+        return False
+    arguments = [*tree.args, *(k.value for k in tree.keywords)]
+    try:
+        for argument in arguments:
+            ast.literal_eval(argument)
+    except (ValueError, SyntaxError, TypeError):
+        return False
+    return True
+
+
+def _plain(value: Any) -> Any:
+    """A literal as JSON has it (tuples as lists); sets and bytes have no JSON form."""
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    raise ValueError("no JSON form")
+
+
+def _function(code: str) -> str:
+    return re.match(r"\w+", code)[0]  # type: ignore[index]

@@ -1,0 +1,154 @@
+"""Documents: what the program mends itself (with a note), and the minimal document a stage falls
+back to when the model's never validates, so the run still reaches code and tests."""
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from agentco.company.repairs import design_normaliser, fit, mend_files
+from agentco.company.run import run_company
+from agentco.company.schemas import PRD, design_for
+from agentco.company.workshop import CompanyOptions
+from agentco.lang.python import PythonToolchain
+from agentco.lang.python.entry_points import EntryPoint
+from agentco.llm.client import LLMClient
+from agentco.llm.fake import FunctionModel
+from agentco.llm.meter import Meter
+from agentco.llm.structured import JsonOutput, OutputInvalid
+from agentco.testing.company import ROMAN
+
+IDEA = "Write `roman.py` with to_roman(n) and from_roman(s). to_roman(0) raises ValueError."
+
+
+def prd_data(**changes):
+    data = ROMAN.prd()
+    data.update(changes)
+    return data
+
+
+def test_lists_are_cut_to_their_bounds_repeats_dropped_and_empty_fields_filled():
+    notes = []
+    data = prd_data(user_stories=["a", "b", "a", "c", "d", "e", "f", "g"], requirement_analysis="x" * 3100)
+    del data["anything_unclear"], data["ui_design_draft"]
+    prd = PRD.model_validate(fit(PRD, data, notes))
+    assert prd.user_stories == ["a", "b", "c", "d", "e"]
+    assert len(prd.requirement_analysis) == 3000 and prd.anything_unclear == prd.ui_design_draft == ""
+    assert notes == [
+        "user_stories: dropped 1 repeated items",
+        "user_stories: kept the first 5 of 7 items",
+        "requirement_analysis: cut to 3000 characters",
+        "ui_design_draft was missing; left empty",
+        "anything_unclear was missing; left empty",
+    ]
+
+
+def test_what_needs_judgement_is_not_filled_in():
+    notes = []
+    data = prd_data()
+    del data["product_goals"]  # at least one goal: only the model can say which
+    with pytest.raises(ValidationError, match="product_goals"):
+        PRD.model_validate(fit(PRD, data, notes))
+    assert notes == []
+
+
+def test_nested_documents_are_fitted_too():
+    notes = []
+    data = prd_data(competitive_analysis=[{"name": "n" * 70, "strength": "s", "weakness": "w"}])
+    assert PRD.model_validate(fit(PRD, data, notes)).competitive_analysis[0].name == "n" * 60
+    assert notes == ["competitive_analysis.name: cut to 60 characters"]
+
+
+def test_a_module_clashing_with_a_package_is_dropped_and_missing_entry_files_are_added():
+    notes = []
+    tool = EntryPoint(kind="command", name="tool")
+    files = mend_files(["tool.py", "tool/__init__.py", "tool/core.py", "tool/core.py"], [tool], notes)
+    assert files == ["tool/__init__.py", "tool/core.py", "tool/__main__.py"]
+    assert notes == [
+        "dropped tool.py from the design: the package tool/ has its import name",
+        "added tool/__main__.py to the design: the requirement uses `python -m tool`",
+    ]
+    notes.clear()
+    assert mend_files(["cli.py"], [EntryPoint(kind="module", name="shapes")], notes) == ["cli.py", "shapes.py"]
+    assert notes == ["added shapes.py to the design: the requirement uses module shapes"]
+
+
+def test_the_repaired_design_validates_where_the_raw_one_is_refused():
+    entry_points = [EntryPoint(kind="command", name="tool")]
+    schema = design_for(entry_points, PythonToolchain().path_problem)
+    raw = {**ROMAN.design(), "file_list": ["tool.py", "tool/__init__.py"]}
+    raw["data_structures"] = [{"file": "tool.py", "name": "Tool", "attributes": [], "methods": []}]
+    with pytest.raises(OutputInvalid, match="same import name"):
+        JsonOutput(schema).parse(json.dumps(raw))
+    notes = []
+    design = JsonOutput(schema, normalise=design_normaliser(schema, entry_points, notes)).parse(json.dumps(raw))
+    assert design.file_list == ["tool/__init__.py", "tool/__main__.py"]
+    assert design.data_structures[0].file == "tool/__init__.py"
+    assert len(notes) == 2
+
+
+def failing(*schemas):
+    """The scripted roman company, except that it answers nonsense for the given documents."""
+    return FunctionModel(lambda request: "{}" if request.schema_name in schemas else ROMAN.answer(request))
+
+
+@pytest.mark.parametrize("bad", [("PRD",), ("SystemDesign",), ("TaskBreakdown",), ("PRD", "SystemDesign")])
+async def test_a_document_that_never_validates_falls_back_and_the_run_goes_on_to_code_and_tests(tmp_path, bad):
+    model = failing(*bad)
+    outcome = await run_company(IDEA, CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+    assert outcome.project == (tmp_path / "roman").resolve()
+    assert outcome.summary["status"] == "passed" and outcome.summary["tests_passed"] > 0
+    names = {"PRD": "PRD", "SystemDesign": "system design", "TaskBreakdown": "task breakdown"}
+    for schema in bad:
+        assert any(note.startswith(f"{names[schema]}: derived from the requirement") for note in outcome.notes)
+        # its attempts (an identical answer is asked again, within a bound), then the fallback
+        assert 3 <= [r.schema_name for r in model.requests].count(schema) <= 6
+    docs = {name: json.loads((tmp_path / "roman" / "docs" / f"{name}.json").read_text()) for name in ("prd", "design")}
+    if "PRD" in bad:
+        assert docs["prd"]["requirement_analysis"] == IDEA and docs["prd"]["entry_points"][0]["name"] == "roman"
+    if "SystemDesign" in bad:
+        assert docs["design"]["file_list"] == ["roman.py"]
+
+
+def test_checks_the_requirement_states_take_their_expected_values_from_its_words():
+    from agentco.lang.python.examples import requirement_checks
+
+    requirement = (
+        '`merge([(5, 7), (1, 3)]) == [(1, 3), (5, 7)]`; `bump("1.2.3", "minor")` returns `"1.3.0"`, '
+        "`to_roman(0)` raises `ValueError`, and `shortest_path(a, a)` returns `(0, [a])` (symbolic: left "
+        'to the model). `open(\'x\')` returns `3` names no project function; `bump("1.2.3", "minor") == "1.3.0"`.'
+    )
+    checks = requirement_checks(requirement, {"merge", "bump", "to_roman", "shortest_path"})
+    assert [(c.name, c.code, c.expected, c.raises) for c in checks] == [
+        ("req_merge", ["merge([(5, 7), (1, 3)])"], [[1, 3], [5, 7]], ""),
+        ("req_bump", ["bump('1.2.3', 'minor')"], "1.3.0", ""),
+        ("req_to_roman", ["to_roman(0)"], None, "ValueError"),
+    ]
+
+
+async def test_the_requirements_own_checks_join_the_plan_and_the_summary_counts_them(tmp_path):
+    from agentco.testing.company import company_model
+
+    idea = (
+        IDEA
+        + ' For example `to_roman(1994)` returns `"MCMXCIV"`, `from_roman("IV") == 4`; `to_roman(0)` raises `ValueError`.'
+    )
+    outcome = await run_company(idea, CompanyOptions(workspace=tmp_path), LLMClient(company_model(ROMAN), Meter()))
+    test_file = (tmp_path / "roman" / "tests" / "test_roman.py").read_text()
+    assert "assert to_roman(1994) == 'MCMXCIV'" in test_file and "assert from_roman('IV') == 4" in test_file
+    assert "with pytest.raises(ValueError):\n        to_roman(0)" in test_file
+    assert outcome.summary["tests_from_requirement"] == {"passed": 3, "total": 3}
+    assert outcome.summary["tests_passed"] == 8 + 3
+
+
+def test_an_idea_of_one_paragraph_gets_a_compact_prd_and_its_fallback_fits_it():
+    from agentco.company.fallbacks import minimal_prd
+    from agentco.company.schemas import compact, prd_for
+
+    idea = " ".join(f"Sentence number {i} says what the tool does." for i in range(9))
+    assert compact(idea) and not compact("word " * 401)
+    small, full = prd_for("entry points", small=True), prd_for("entry points")
+    assert small.model_json_schema()["properties"]["user_stories"]["maxItems"] == 3
+    assert full.model_json_schema()["properties"]["user_stories"]["maxItems"] == 5
+    prd = minimal_prd(small, idea, [])
+    assert len(prd.user_stories) == 3 and len(prd.requirement_pool) == 5 and prd.project_name == "sentence"
