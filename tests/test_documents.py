@@ -152,3 +152,32 @@ def test_an_idea_of_one_paragraph_gets_a_compact_prd_and_its_fallback_fits_it():
     assert full.model_json_schema()["properties"]["user_stories"]["maxItems"] == 5
     prd = minimal_prd(small, idea, [])
     assert len(prd.user_stories) == 3 and len(prd.requirement_pool) == 5 and prd.project_name == "sentence"
+
+
+def test_a_check_broken_by_itself_is_dropped_from_a_group_that_keeps_a_valid_one():
+    from agentco.lang.python.plan_repair import drop_broken_checks
+
+    good = {"name": "four", "code": ["to_roman(4)"], "expected": "IV", "raises": ""}
+    raising = {"name": "bad", "code": ["try:", "    to_roman(0)", "except ValueError:", "    raise"], "expected": None,
+               "raises": ""}  # fmt: skip
+    statement = {"name": "stmt", "code": ["x = to_roman(4)"], "expected": "IV", "raises": ""}
+    notes = []
+    data = {"value_checks": {"to_roman": [good, raising], "from_roman": [statement]}, "command_checks": []}
+    mended = drop_broken_checks(data, notes)
+    assert mended["value_checks"] == {"to_roman": [good], "from_roman": [statement]}  # the all-bad group stays
+    assert notes == ["test plan: dropped 1 of the 2 checks of to_roman, which were not valid"]
+
+
+async def test_a_plan_with_one_broken_check_is_kept_without_it(tmp_path):
+    from agentco.testing.company import ROMAN, company_model
+
+    plan = json.loads(json.dumps(ROMAN.tests))
+    group = next(iter(plan["value_checks"].values()))
+    group.append({"name": "bad", "code": ["try:", "    to_roman(0)", "except ValueError:", "    raise"],
+                  "expected": None, "raises": ""})  # fmt: skip
+    script = ROMAN.__class__("roman", ROMAN.files, plan)
+    model = company_model(script)
+    outcome = await run_company(IDEA, CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+    assert outcome.summary["status"] == "passed"
+    assert [r.schema_name for r in model.requests].count("TestPlan") == 1
+    assert any(note.startswith("test plan: dropped 1 of") for note in outcome.notes)

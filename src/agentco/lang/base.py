@@ -188,6 +188,10 @@ class LanguageToolchain(Protocol):
         """``plan`` plus the checks the requirement states itself, expected values from its own words."""
         ...
 
+    def repair_test_plan(self, data: Any, notes: list[str]) -> Any:
+        """The model's parsed plan, mended where that has one right answer (each repair noted)."""
+        ...
+
     def is_requirement_check(self, test_name: str) -> bool:
         """Whether a test of the report is one of those checks."""
         ...

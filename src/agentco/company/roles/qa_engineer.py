@@ -154,7 +154,22 @@ class QaEngineer(CompanyRole):
         assert self.scope is not None
         messages = self.lang_prompt("write_tests.j2", outlines=outlines, **vars(self.scope))
         schema = self.workshop.toolchain.test_plan_schema(self.scope)
-        return await self.ask(messages, schema, max_tokens=PLAN_TOKENS, what="test plan", attempts=SHORT_ATTEMPTS)
+        return await self.ask_plan(messages, schema)
+
+    async def ask_plan(self, messages: list[dict[str, str]], schema: Any) -> TestPlanLike:
+        """A test plan from the model, mended by the toolchain first; the repairs of the kept one are notes."""
+        ws, notes = self.workshop, []
+
+        def normalise(data: Any) -> Any:
+            notes.clear()
+            return ws.toolchain.repair_test_plan(data, notes)
+
+        plan = await self.ask(
+            messages, schema, max_tokens=PLAN_TOKENS, what="test plan", attempts=SHORT_ATTEMPTS, normalise=normalise
+        )
+        for note in notes:
+            ws.note(note)
+        return plan
 
     async def correct_tests(self, report: TestReport) -> bool:
         """Rewrite the test plan against its failures; False (with a note) when the model cannot."""
@@ -166,7 +181,7 @@ class QaEngineer(CompanyRole):
         )
         schema = ws.toolchain.test_plan_schema(self.scope, previous=ws.test_plan)
         try:
-            plan = await self.ask(messages, schema, max_tokens=PLAN_TOKENS, what="test plan", attempts=SHORT_ATTEMPTS)
+            plan = await self.ask_plan(messages, schema)
         except ModelOutputError as exc:
             ws.note(f"tests not corrected: {exc}")
             return False

@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -95,6 +96,11 @@ class PythonToolchain:
         plan.value_checks = {**groups, examples.GROUP: checks} if checks else groups
         plan.complete()  # the imports of the names the new checks use
         return plan
+
+    def repair_test_plan(self, data: Any, notes: list[str]) -> Any:
+        from agentco.lang.python.plan_repair import drop_broken_checks
+
+        return drop_broken_checks(data, notes)
 
     def is_requirement_check(self, test_name: str) -> bool:
         from agentco.lang.python import examples
