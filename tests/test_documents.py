@@ -181,3 +181,12 @@ async def test_a_plan_with_one_broken_check_is_kept_without_it(tmp_path):
     assert outcome.summary["status"] == "passed"
     assert [r.schema_name for r in model.requests].count("TestPlan") == 1
     assert any(note.startswith("test plan: dropped 1 of") for note in outcome.notes)
+
+
+def test_the_mechanical_repair_applies_without_the_tolerant_json_repair_too():
+    notes = []
+    data = prd_data(user_stories=["a", "a"])
+    assert JsonOutput(PRD, repair=False, normalise=lambda d: fit(PRD, d, notes)).parse(
+        json.dumps(data)
+    ).user_stories == ["a"]
+    assert notes == ["user_stories: dropped 1 repeated items"]

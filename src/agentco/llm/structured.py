@@ -42,7 +42,7 @@ class JsonOutput(Generic[M]):
     repair: bool = True
     name: str = ""
     normalise: Callable[[Any], Any] | None = None
-    """A mechanical repair of the parsed data before it is validated (with ``repair`` only)."""
+    """A mechanical repair of the parsed data before it is validated."""
     json_schema: dict[str, Any] | None = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,10 +55,13 @@ class JsonOutput(Generic[M]):
                 import json_repair
 
                 data = json_repair.loads(text)
-                if self.normalise is not None:
-                    data = self.normalise(data)
-                return self.model.model_validate(data)
-            return self.model.model_validate_json(text)
+            elif self.normalise is not None:
+                data = json.loads(text)
+            else:
+                return self.model.model_validate_json(text)
+            if self.normalise is not None:
+                data = self.normalise(data)
+            return self.model.model_validate(data)
         except ValidationError as exc:
             raise OutputInvalid(_describe(exc)) from None
         except json.JSONDecodeError as exc:

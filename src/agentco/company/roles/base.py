@@ -77,15 +77,9 @@ class CompanyRole(Role):
         """A document from the model, its mechanical defects repaired (``repair`` makes the normaliser;
         default: fit to the schema's bounds), each repair a note. When its answers still do not
         validate, ``fallback()`` (a minimal document from the requirement), with a note: the run goes on."""
-        notes: list[str] = []
         make = repair or (lambda into: bounded(schema, into))
-
-        def normalise(data: Any) -> Any:
-            notes.clear()  # only the repairs of the answer that is kept are noted
-            return make(notes)(data)
-
         try:
-            result = await self.ask(messages, schema, max_tokens=max_tokens, what=what, normalise=normalise)
+            result, notes = await self.ask_mended(messages, schema, make, max_tokens=max_tokens, what=what)
         except ModelOutputError as exc:
             self.workshop.note(f"{what}: derived from the requirement, the model's did not validate: "
                                f"{' '.join(str(exc).split())[:300]}")  # fmt: skip
@@ -93,6 +87,19 @@ class CompanyRole(Role):
         for note in notes:
             self.workshop.note(f"{what}: {note}")
         return result
+
+    async def ask_mended(
+        self, messages: list[dict[str, str]], schema: type[D], make: Callable[[list[str]], Normaliser], **ask: Any
+    ) -> tuple[D, list[str]]:
+        """The model's answer, its parsed data first mended by ``make(notes)``; with the notes of the
+        repairs made to the answer that was kept (not those of refused attempts)."""
+        notes: list[str] = []
+
+        def normalise(data: Any) -> Any:
+            notes.clear()
+            return make(notes)(data)
+
+        return await self.ask(messages, schema, normalise=normalise, **ask), notes
 
     def save_stage(
         self, name: str, document: str, data: Any, files: dict[str, str], commit: str, stage: str

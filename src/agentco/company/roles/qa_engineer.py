@@ -158,14 +158,14 @@ class QaEngineer(CompanyRole):
 
     async def ask_plan(self, messages: list[dict[str, str]], schema: Any) -> TestPlanLike:
         """A test plan from the model, mended by the toolchain first; the repairs of the kept one are notes."""
-        ws, notes = self.workshop, []
-
-        def normalise(data: Any) -> Any:
-            notes.clear()
-            return ws.toolchain.repair_test_plan(data, notes)
-
-        plan = await self.ask(
-            messages, schema, max_tokens=PLAN_TOKENS, what="test plan", attempts=SHORT_ATTEMPTS, normalise=normalise
+        ws = self.workshop
+        plan, notes = await self.ask_mended(
+            messages,
+            schema,
+            lambda into: lambda data: ws.toolchain.repair_test_plan(data, into),
+            max_tokens=PLAN_TOKENS,
+            what="test plan",
+            attempts=SHORT_ATTEMPTS,
         )
         for note in notes:
             ws.note(note)
