@@ -152,8 +152,8 @@ async def test_a_plan_that_cannot_cover_the_requirement_is_narrowed_not_dropped(
     assert any(note.startswith("test plan narrowed") and "KeyError" in note for note in outcome.notes)
     plans = [r.json_schema["properties"]["value_checks"] for r in model.requests if r.schema_name == "TestPlan"]
     assert (
-        len(plans) == 4 and "KeyError" in plans[0]["required"] and "required" not in plans[3]
-    )  # 2 tries (the second, a repeat of the first, asked once more), then narrowed
+        len(plans) == 3 and "KeyError" in plans[0]["required"] and "required" not in plans[2]
+    )  # 2 tries (the second, a repeat of the first, ends them: no third call), then narrowed
 
 
 def test_a_module_and_a_package_of_the_same_name_and_a_module_that_hides_the_standard_library_are_refused():
@@ -472,15 +472,15 @@ def test_command_checks_run_in_their_own_folder_so_files_may_be_named_plainly(tm
 async def test_a_fix_returned_unchanged_twice_is_written_afresh_without_the_old_code(tmp_path):
     good = ROMAN.files["roman.py"]
     broken = good + "\nfrom roman_tables import VALUES\n"  # a module the project does not have
-    # anchored on its code: refused, repeated word for word (asked once more), then written afresh
-    fixes = {"roman.py": [broken, broken, broken, good]}
+    # anchored on its code: refused, repeated word for word (which ends the tries), then written afresh
+    fixes = {"roman.py": [broken, broken, good]}
     model = company_model(ProjectScript("roman", {"roman.py": broken}, ROMAN.tests, fixes=fixes))
     outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
 
     assert outcome.summary["status"] == "passed" and (outcome.project / "roman.py").read_text() == good
     fix_prompts = [r.messages[1]["content"] for r in model.requests if r.schema_name == "file roman.py"][1:]
-    assert len(fix_prompts) == 4 and "ModuleNotFoundError" in fix_prompts[3]  # 2 tries (+1 repeat), then afresh
-    assert "Current version of" in fix_prompts[0] and "Current version of" not in fix_prompts[3]
+    assert len(fix_prompts) == 3 and "ModuleNotFoundError" in fix_prompts[2]  # 2 tries, then afresh
+    assert "Current version of" in fix_prompts[0] and "Current version of" not in fix_prompts[2]
 
 
 @pytest.mark.parametrize("fix", [None, "from . import main\n\n\ndef helper():\n    pass\n"])  # unchanged; changed

@@ -74,12 +74,12 @@ def test_a_fix_that_returns_the_file_unchanged_is_refused():
 
 async def test_a_model_anchored_on_its_code_writes_the_file_afresh_without_it(ws):
     broken = GOOD.replace("return total", "return -total")
-    author, model = engineer(ws, broken, broken, broken, GOOD)
+    author, model = engineer(ws, broken, broken, GOOD)
     assert await rewrite_afresh(ws, author.draft, TASK, broken, ["from_roman('IV') gave -4"]) == GOOD
     prompts = [r.messages[-1]["content"] for r in model.requests]
-    # two tries shown the code (the second, a word-for-word repeat, asked once more), then afresh
-    assert len(prompts) == 4 and "Current version of" in prompts[0]
-    assert "Current version of" not in prompts[3] and "from_roman('IV') gave -4" in prompts[3]
+    # two tries shown the code (the second, a word-for-word repeat, is not asked again), then afresh
+    assert len(prompts) == 3 and "Current version of" in prompts[0]
+    assert "Current version of" not in prompts[2] and "from_roman('IV') gave -4" in prompts[2]
     assert ws.notes == []
 
 

@@ -125,6 +125,16 @@ def cut(text: str) -> Completion:
     return Completion(text, finish_reason="length")
 
 
+async def test_a_repeat_ends_the_tries_when_the_caller_has_its_own_next_step():
+    model = ScriptedModel([BAD, BAD, GOOD])
+
+    with pytest.raises(ModelOutputError) as caught:
+        await generate(client(model), ASK, JsonOutput(Verdict), attempts=3, reask_repeats=False)
+
+    assert len(model.requests) == 2  # the repeat is not asked again, nor given a third attempt
+    assert "approved" in caught.value.last_error  # the reason the first answer was refused
+
+
 async def test_a_truncated_json_reply_gets_the_shorter_answer_request():
     padded = '{"reasons": ["the same story again", "the same story again", "the same sto'
     model = ScriptedModel([cut(padded), GOOD])

@@ -120,9 +120,11 @@ class Role:
         what: str = "",
         attempts: int | None = None,
         normalise: Callable[[Any], Any] | None = None,
+        reask_repeats: bool = True,
     ) -> Any:
         """Ask the model for a validated result: a pydantic model (its parsed data first mended by
-        ``normalise``, if given), or text passing a TextOutput's check."""
+        ``normalise``, if given), or text passing a TextOutput's check. ``reask_repeats``: see
+        ``generate``."""
         if self.llm is None:
             raise RuntimeError(f"role {self.name!r} has no model; hire it into a Team or give it llm=")
         if isinstance(output, TextOutput):
@@ -139,6 +141,7 @@ class Role:
             temperature=self.temperature,
             max_tokens=max_tokens or self.max_tokens,
             who=self.name,
+            reask_repeats=reask_repeats,
         )
         return result.value
 

@@ -184,8 +184,16 @@ class LanguageToolchain(Protocol):
         """The test file that runs ``plan``'s checks."""
         ...
 
-    def with_requirement_checks(self, plan: TestPlanLike, requirement: str, scope: TestScope) -> TestPlanLike:
-        """``plan`` plus the checks the requirement states itself, expected values from its own words."""
+    def with_requirement_checks(
+        self, plan: TestPlanLike, requirement: str, scope: TestScope, notes: list[str]
+    ) -> TestPlanLike:
+        """``plan`` plus the checks the requirement states itself, expected values from its own words,
+        with the model's checks that contradict its words dropped or corrected (each noted)."""
+        ...
+
+    def requirement_plan(self, requirement: str, scope: TestScope, notes: list[str]) -> TestPlanLike | None:
+        """A plan of the requirement's own checks alone (None when it states none): what is tested
+        when the model writes no usable plan."""
         ...
 
     def repair_test_plan(self, data: Any, notes: list[str]) -> Any:

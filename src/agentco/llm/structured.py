@@ -123,6 +123,7 @@ async def generate(
     temperature: float = 0.2,
     max_tokens: int = 2048,
     who: str = "",
+    reask_repeats: bool = True,
 ) -> Generation[T]:
     """Call the model until its output passes ``spec.parse``, for at most ``attempts`` answers.
 
@@ -132,6 +133,8 @@ async def generate(
     truncated document. A retry that repeats an earlier answer word for word is not an attempt: it
     is asked once more, with another seed and a note that it repeated itself, and what that one
     extra call returns counts; so an attempt costs at most two calls, however stuck the model is.
+    With ``reask_repeats`` off (a caller that has its own next step for a stuck model), a repeat
+    ends the attempts at once, failing with the reason the earlier answer was refused.
     """
     seeds = itertools.count()  # 0 (no seed) for the first call, then 1, 2, ... for every later call
 
@@ -152,6 +155,8 @@ async def generate(
         warmth = min(1.0, temperature + 0.3 * (attempt - 1))
         completion = await ask(conversation, warmth)
         if (earlier := refused.get(completion.text.strip())) is not None:
+            if not reask_repeats:
+                raise ModelOutputError(spec.name, attempt, str(earlier))
             completion = await ask(_with_feedback(messages, completion, spec, earlier, max_tokens, True), warmth)
         try:
             return Generation(_parse(spec, completion, max_tokens), completion, attempt)

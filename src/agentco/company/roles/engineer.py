@@ -119,7 +119,15 @@ class Engineer(CompanyRole):
             problems=problems,
         )
         output = self.code_output(task.file, current if problems else None)
-        return await self.ask(messages, output, max_tokens=1500, what=f"file {task.file}", attempts=attempts)
+        # a fix shown its file that repeats a refused answer stands by it: the caller writes it afresh
+        return await self.ask(
+            messages,
+            output,
+            max_tokens=1500,
+            what=f"file {task.file}",
+            attempts=attempts,
+            reask_repeats=current is None,
+        )
 
     def code_output(self, path: str, current: str | None = None) -> TextOutput:
         """A source file that parses and, when it must fix ``current``, is not ``current`` again; empty

@@ -130,6 +130,9 @@ class CommandStep(BaseModel):
     exit_code: int = Field(ge=0, le=255)
     stdout: str = Field(max_length=1000, description="the exact expected output (stripped)")
     check_stdout: bool = Field(description="false when the output does not matter")
+    # set by agentco from the requirement's sentences (stated.py), never by the model
+    stderr: SkipJsonSchema[bool] = False  # a message on stderr
+    no_traceback: SkipJsonSchema[bool] = False  # ... that is not a traceback
 
     @field_validator("args")
     @classmethod
@@ -194,7 +197,8 @@ class TestPlan(BaseModel):
 
     def prompt_json(self) -> str:
         """The plan as the model that corrects it reads it: JSON, without its imports."""
-        return self.model_dump_json(exclude={"imports"})
+        hidden = {"__all__": {"steps": {"__all__": {"stderr", "no_traceback"}}}}
+        return self.model_dump_json(exclude={"imports": True, "command_checks": hidden})
 
     def expectations(self) -> dict[str, str]:
         """Each generated test function's name (as the test template names it) → what it expects."""
@@ -204,7 +208,9 @@ class TestPlan(BaseModel):
             out[f"test_{check.name}_{i}"] = f"`{'; '.join(check.code)}` should {'hold' if check.asserts else wants}"
         for i, command in enumerate(self.command_checks, 1):
             steps = [f"`python {' '.join(s.args)}` should exit {s.exit_code}"
-                     + (f" and print {s.stdout.strip()!r}" if s.check_stdout else "") for s in command.steps]  # fmt: skip
+                     + (f" and print {s.stdout.strip()!r}" if s.check_stdout else "")
+                     + (" with a message on stderr" if s.stderr else "")
+                     + (" that is not a traceback" if s.no_traceback else "") for s in command.steps]  # fmt: skip
             out[f"test_{command.name}_cli_{i}"] = "; ".join(steps)
         return out
 

@@ -87,15 +87,28 @@ class PythonToolchain:
     def render_tests(self, plan: TestPlanLike) -> str:
         return render(self.prompt("test_file.py.j2"), plan=plan)
 
-    def with_requirement_checks(self, plan: TestPlanLike, requirement: str, scope: TestScope) -> TestPlanLike:
-        """``plan`` with the checks the requirement states itself (``examples.py``) as one more group."""
-        from agentco.lang.python import examples
+    def with_requirement_checks(
+        self, plan: TestPlanLike, requirement: str, scope: TestScope, notes: list[str]
+    ) -> TestPlanLike:
+        """``plan`` with the checks the requirement states itself as one more group (``examples.py``)
+        and command checks (``stated.py``), and its command checks held to the requirement's words."""
+        from agentco.lang.python import examples, stated
 
         checks = examples.requirement_checks(requirement, scope.provided)
         groups = {name: group for name, group in plan.value_checks.items() if name != examples.GROUP}
         plan.value_checks = {**groups, examples.GROUP: checks} if checks else groups
+        plan.command_checks = [c for c in plan.command_checks if not c.name.startswith(examples.PREFIX)]
+        stated.hold_to_requirement(plan, stated.outcomes(requirement), notes)
+        plan.command_checks = [*stated.requirement_commands(requirement, scope.usage), *plan.command_checks]
         plan.complete()  # the imports of the names the new checks use
         return plan
+
+    def requirement_plan(self, requirement: str, scope: TestScope, notes: list[str]) -> TestPlanLike | None:
+        schema = test_plan_for(scope.modules, scope.commands, provided=scope.provided, usage=scope.usage)
+        plan = self.with_requirement_checks(
+            schema.model_construct(imports=[], value_checks={}, command_checks=[]), requirement, scope, notes
+        )
+        return plan if plan.checks() or plan.command_checks else None
 
     def repair_test_plan(self, data: Any, notes: list[str]) -> Any:
         from agentco.lang.python.plan_repair import drop_broken_checks

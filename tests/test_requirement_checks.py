@@ -1,0 +1,129 @@
+"""Checks from the requirement's own words: exit statuses, stderr and output lines it states become
+checks with those expected values; the model's checks that contradict them are dropped or held to
+them; and when the model writes no usable plan, the requirement's checks are tested alone."""
+
+import json
+
+from agentco.company.run import run_company
+from agentco.company.workshop import CompanyOptions
+from agentco.lang.python import test_plan
+from agentco.lang.python.stated import hold_to_requirement, outcomes, requirement_commands, sentences
+from agentco.llm.client import LLMClient
+from agentco.llm.meter import Meter
+from agentco.testing.company import ProjectScript, company_model
+
+IDEA = (
+    "Build a command-line tool `lines`: running `python -m lines PATH` prints the number of lines of the "
+    "file at PATH. If PATH does not exist, it prints an error message (not a traceback) to stderr and "
+    "exits with status 1. An empty file prints `0`. Use only the standard library."
+)
+MAIN = '''"""Count the lines of a file."""
+
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0])
+    if not path.exists():
+        print(f"error: {path} does not exist", file=sys.stderr)
+        return 1
+    print(len(path.read_text().splitlines()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+def step(args, exit_code, stdout="", check_stdout=True):
+    return {"args": args, "exit_code": exit_code, "stdout": stdout, "check_stdout": check_stdout}
+
+
+MODEL_CHECKS = [
+    {"name": "two_lines", "files": [{"name": "a.txt", "content": "x\ny\n"}],
+     "steps": [step(["-m", "lines", "{tmp}/a.txt"], 0, "2")]},
+    # the model's guesses: an exit status the requirement never gives, and the message on stdout
+    {"name": "missing_exit_three", "files": [], "steps": [step(["-m", "lines", "{tmp}/nope"], 3)]},
+    {"name": "missing_message", "files": [], "steps": [step(["-m", "lines", "{tmp}/nope"], 1, "error: nope")]},
+]  # fmt: skip
+
+
+def lines_script(tests) -> ProjectScript:
+    return ProjectScript("lines", {"lines/__init__.py": "", "lines/__main__.py": MAIN}, tests)
+
+
+def test_sentences_keep_quoted_text_whole_and_outcomes_take_status_stream_and_output():
+    said = sentences("Run `a.b c`. If X is bad it exits with status 2; a file without rows prints nothing.")
+    assert said == ["Run `a.b c`.", "If X is bad it exits with status 2;", "a file without rows prints nothing."]
+    found = outcomes(IDEA)
+    assert [(o.status, o.stderr, o.no_traceback, o.stdout) for o in found] == [
+        (1, True, True, None),
+        (None, False, False, "0"),
+    ]
+
+
+def test_a_program_taking_one_path_gets_the_missing_path_and_empty_file_checks_from_the_words():
+    checks = requirement_commands(IDEA, {"lines": "python -m lines PATH"})
+    missing, empty = checks
+    assert (missing.name, missing.steps[0].args, missing.steps[0].exit_code) == (
+        "req_lines_missing_path", ["-m", "lines", "{tmp}/missing-path"], 1)  # fmt: skip
+    assert missing.steps[0].stderr and missing.steps[0].no_traceback and not missing.steps[0].check_stdout
+    assert (empty.files[0].content, empty.steps[0].stdout, empty.steps[0].exit_code) == ("", "0", 0)
+    # which input a condition needs is judgement when the program takes more than the one path
+    assert requirement_commands(IDEA, {"lines": "python -m lines PATH COLUMN"}) == []
+    assert requirement_commands(IDEA, {"lines": "python -m lines --db FILE PATH"}) == []
+
+
+def test_the_models_command_checks_are_held_to_the_requirements_statuses_and_stream():
+    schema = test_plan.test_plan_for(["lines"], ["lines"], provided={}, usage={"lines": "python -m lines PATH"})
+    plan = schema.model_validate({"value_checks": {}, "command_checks": MODEL_CHECKS})
+    notes: list[str] = []
+    hold_to_requirement(plan, outcomes(IDEA), notes)
+    assert [c.name for c in plan.command_checks] == ["two_lines", "missing_message"]
+    assert notes == ["test plan: dropped command check missing_exit_three: it expects exit status 3, "
+                     "the requirement gives only 1"]  # fmt: skip
+    message = plan.command_checks[1].steps[0]
+    assert message.stderr and message.no_traceback and not message.check_stdout
+    assert "with a message on stderr that is not a traceback" in plan.expectations()["test_missing_message_cli_2"]
+    assert "stderr" not in plan.prompt_json()  # agentco's fields, not the model's to correct
+
+
+async def test_a_run_tests_the_requirements_command_checks_and_drops_the_contradicting_one(tmp_path):
+    tests = {"value_checks": {}, "command_checks": MODEL_CHECKS}
+    model = company_model(lines_script(tests))
+    outcome = await run_company(IDEA, CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+
+    test_file = (outcome.project / "tests" / "test_lines.py").read_text()
+    assert "def test_req_lines_missing_path_cli_1" in test_file and "def test_req_lines_empty_input_cli_2" in test_file
+    assert 'assert "Traceback" not in result.stderr' in test_file and "missing_exit_three" not in test_file
+    assert "'error: nope'" not in test_file  # the guessed stdout of an error is not checked
+    assert outcome.summary["status"] == "passed"
+    assert outcome.summary["tests_from_requirement"] == {"passed": 2, "total": 2}
+    assert outcome.summary["tests_passed"] == 4
+    assert any("dropped command check missing_exit_three" in note for note in outcome.notes)
+
+
+async def test_when_the_model_writes_no_usable_plan_the_requirements_checks_are_tested_alone(tmp_path):
+    broken = {"value_checks": {}, "command_checks": [{"name": "bad", "files": [], "steps": []}]}
+    model = company_model(lines_script(broken))
+    outcome = await run_company(IDEA, CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+
+    assert outcome.summary["status"] == "passed"
+    assert outcome.summary["tests_from_requirement"] == {"passed": 2, "total": 2}
+    assert any("testing the requirement's own checks alone" in note for note in outcome.notes)
+    plan = json.loads((outcome.project / ".agentco" / "test_plan.json").read_text())
+    assert [c["name"] for c in plan["command_checks"]] == ["req_lines_missing_path", "req_lines_empty_input"]
+
+
+async def test_a_wrong_program_answer_fails_the_requirements_check_with_its_words(tmp_path):
+    traceback_main = MAIN.replace("    if not path.exists():\n", "    if False:\n")  # reads a missing file
+    script = lines_script({"value_checks": {}, "command_checks": MODEL_CHECKS[:1]})
+    script.files["lines/__main__.py"] = traceback_main
+    options = CompanyOptions(workspace=tmp_path, fix_rounds=0)
+    outcome = await run_company(IDEA, options, LLMClient(company_model(script), Meter()))
+
+    assert outcome.summary["status"] == "failed"
+    assert outcome.summary["tests_from_requirement"] == {"passed": 1, "total": 2}
