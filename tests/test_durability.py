@@ -394,3 +394,24 @@ def test_a_provider_down_past_the_retries_stops_the_run_and_resume_finishes_it(t
     assert len(wire_server.requests) - before == CALLS - 2  # PRD and design came from the store
     record, stored, _ = only_run(tmp_path / "ws")
     assert record.status == "completed" and stored == CALLS and record.replayed_calls == 2
+
+
+def test_a_run_stopped_by_its_model_resumes_with_another_and_keeps_the_answers_it_had(tmp_path, wire_server):
+    env = loopback_setup(tmp_path, wire_server)
+    company = company_on_the_wire()
+    down = Status(500, "this model is down", headers={"retry-after-ms": "50"})
+    wire_server.fallback = lambda request: company(request) if len(wire_server.requests) <= 2 else down
+    done = agentco(IDEA, "--model", "openai:gpt-4o-mini", "-q", "--workspace", "ws", cwd=tmp_path, env=env)
+    assert done.returncode == 1, output(done)
+    record, stored, _ = only_run(tmp_path / "ws")
+
+    wire_server.fallback = company
+    before = len(wire_server.requests)
+    done = agentco("resume", record.id, "--model", "openai:gpt-4.1-mini", "--workspace", "ws", cwd=tmp_path, env=env)
+    assert done.returncode == 0, output(done)
+    assert "resumed with openai:gpt-4.1-mini" in done.stderr and "openai:gpt-4o-mini" in done.stderr
+    later = wire_server.requests[before:]
+    assert len(later) == CALLS - 2 and {r.body["model"] for r in later} == {"gpt-4.1-mini"}
+    record, stored, _ = only_run(tmp_path / "ws")
+    assert record.status == "completed" and record.replayed_calls == 2
+    assert record.options["model"] == "openai:gpt-4.1-mini"  # a later resume goes on with it

@@ -219,3 +219,15 @@ def test_no_public_tasks_names_appear_in_what_the_model_reads():
         names |= {task.name, *re.findall(r"`([A-Za-z_]\w{3,})\(", prompt)}
         found = sorted(n for n in names if re.search(rf"\b{re.escape(n)}\b", text))
         assert not found, f"{task.name}: {found}"
+
+
+def test_modules_listed_for_a_package_are_its_modules_not_top_level_ones():
+    from agentco.lang.python.entry_points import entry_points_in
+
+    requirement = (
+        "Build a tool `books`. Structure it as a package `books/` with these modules: `models.py` (the data), "
+        "`store.py` (the database) and `__main__.py`. Run it as `python -m books`.\n\n"
+        "A helper module `tools.py` at the project root holds shared helpers."
+    )
+    found = {(e.kind, e.name) for e in entry_points_in(requirement)}
+    assert found == {("command", "books"), ("package", "books"), ("module", "tools")}

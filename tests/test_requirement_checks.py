@@ -127,3 +127,33 @@ async def test_a_wrong_program_answer_fails_the_requirements_check_with_its_word
 
     assert outcome.summary["status"] == "failed"
     assert outcome.summary["tests_from_requirement"] == {"passed": 1, "total": 2}
+
+
+def test_a_check_ending_in_an_assignment_checks_its_value_and_a_module_name_is_imported():
+    from agentco.lang.python.plan_repair import drop_broken_checks
+    from agentco.lang.python.test_plan import imports_for
+
+    check = {"name": "merge_touching", "code": ["result = intervals.merge([(1, 3), (3, 5)])"], "expected": [[1, 5]],
+             "raises": ""}  # fmt: skip
+    notes: list[str] = []
+    data = drop_broken_checks({"value_checks": {"merge": [check]}, "command_checks": []}, notes)
+    assert data["value_checks"]["merge"][0]["code"] == ["intervals.merge([(1, 3), (3, 5)])"]
+    assert notes == ["test plan: merge_touching checks the value its last line assigned, "
+                     "'intervals.merge([(1, 3), (3, 5)])'"]  # fmt: skip
+    raising = {"name": "bad", "code": ["x = merge([(3, 1)])"], "expected": None, "raises": "ValueError"}
+    drop_broken_checks({"value_checks": {"merge": [raising]}}, notes)
+    assert raising["code"] == ["x = merge([(3, 1)])"]  # a check that must raise may end in a statement
+    schema = test_plan.test_plan_for(["intervals"], [], provided={"merge": "intervals"})
+    plan = schema.model_validate(data)
+    assert imports_for(plan.checks(), {"merge": "intervals"}) == ["import intervals"]
+
+
+def test_a_newline_decoded_inside_a_string_of_a_check_is_written_back_as_an_escape():
+    from agentco.lang.python.plan_repair import drop_broken_checks
+
+    check = {"name": "report", "code": ["out = report('2024-03')", "assert out == 'food\t12.5\nTOTAL\t12.5\n'"],
+             "expected": None, "raises": ""}  # fmt: skip
+    notes: list[str] = []
+    drop_broken_checks({"value_checks": {"report": [check]}}, notes)
+    assert check["code"][1] == "assert out == 'food\\t12.5\\nTOTAL\\t12.5\\n'"
+    assert len(notes) == 1 and "escaped the newlines" in notes[0]

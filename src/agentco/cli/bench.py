@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from rich.markup import escape
 
 from agentco.cli.common import err_console
 
@@ -18,13 +19,20 @@ Mode = Literal["bare", "loop", "both"]
 
 def register(app: typer.Typer) -> None:
     bench = typer.Typer(help="Measure the product: project tasks, HumanEval, overhead, local model speed.",
-                        no_args_is_help=True)  # fmt: skip
+                        no_args_is_help=True, callback=_note_start)  # fmt: skip
     bench.command("suite")(suite)
     bench.command("humaneval")(humaneval)
     bench.command("overhead")(overhead)
     bench.command("local")(local)
     bench.command("all")(run_all)
     app.add_typer(bench, name="bench")
+
+
+def _note_start() -> None:
+    """Which source a benchmark starts from, before it runs: its result is labelled with that commit."""
+    from agentco.bench import report
+
+    report.note_start()
 
 
 def suite(
@@ -45,14 +53,26 @@ def suite(
 def humaneval(
     model: ModelOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="first N problems (default all 164)")] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="skip the first N problems (a slice)")] = 0,
+    merge: Annotated[
+        list[Path] | None,
+        typer.Option("--merge", help="combine saved slices (JSON files) into one result; runs nothing"),
+    ] = None,
     mode: Annotated[Mode, typer.Option("--mode", help="bare: one call; loop: write, test, fix")] = "both",
     fix_rounds: Annotated[int, typer.Option("--fix-rounds", min=0, help="rewrites after failing own tests")] = 2,
     task_id: Annotated[list[str] | None, typer.Option("--task-id", help="e.g. HumanEval/0 (repeatable)")] = None,
     out: OutOpt = None,
 ) -> None:
-    """HumanEval pass@1, judged with the official tests in the sandbox; bare call and engineer loop side by side."""
+    """HumanEval pass@1, judged with the official tests in the sandbox; bare call and engineer loop side by side.
+    Long runs go in slices (--offset/--limit, each saved with --out), combined with --merge."""
+    if merge:
+        from agentco.bench.humaneval import merge_slices
+
+        report, name = merge_slices(merge)
+        _finish("humaneval", report, out, _humaneval_table, name)
+        return
     name = _model_name(model)
-    report = _humaneval(name, limit, mode, fix_rounds, task_id or [])
+    report = _humaneval(name, limit, mode, fix_rounds, task_id or [], offset)
     _finish("humaneval", report, out, _humaneval_table, name)
 
 
@@ -69,15 +89,15 @@ def overhead(
 
 
 def local(
-    run: Annotated[bool, typer.Option("--run/--read", help="measure now, or read the last results")] = False,
+    run: Annotated[bool, typer.Option("--run/--read", help="measure now (default), or show the stored results")] = True,
     models: Annotated[str | None, typer.Option("--models", help="comma-separated local model names")] = None,
 ) -> None:
     """Local model speed (bench/local_model.py): load, prompt and generation speed, prefix reuse."""
     from agentco.bench.local import local_table, read_results, run_local_bench
 
-    report = None if run else read_results()
+    report = run_local_bench(models) if run else read_results()
     if report is None:
-        report = run_local_bench(models)
+        raise typer.BadParameter("no stored local model results; measure them with agentco bench local")
     _print(local_table(report))
 
 
@@ -90,7 +110,7 @@ def run_all(
     out: OutOpt = None,
 ) -> None:
     """Overhead, local model speed, the project suite and HumanEval; writes bench/results/latest.json."""
-    from agentco.bench.local import local_table, read_results, run_local_bench, script_path
+    from agentco.bench.local import local_table, run_local_bench, script_path
     from agentco.bench.overhead import overhead_table, run_overhead
     from agentco.bench.report import envelope, results_dir, write_json
     from agentco.errors import AgentcoError
@@ -103,7 +123,7 @@ def run_all(
         try:
             sections[key] = produce()
         except AgentcoError as exc:
-            err_console().print(f"[red]{key} failed:[/] {exc}")
+            err_console().print(f"[red]{key} failed:[/] {escape(str(exc))}")
             sections[key] = {"error": str(exc)}
             return
         if sections[key] is not None:
@@ -112,7 +132,8 @@ def run_all(
             write_json(results_dir() / f"{key}.json", envelope(key, name, sections[key]))
 
     def local_results() -> dict[str, Any] | None:
-        return read_results() or (run_local_bench() if script_path() else None)
+        """Measured now; never a stored figure inside this run's freshly dated envelope."""
+        return run_local_bench() if script_path() else None
 
     section("overhead", run_overhead, overhead_table)
     section("local_model", local_results, local_table, save=False)  # bench/local_model.py writes its own
@@ -157,13 +178,15 @@ def _suite(
     return {"tasks_dir": str(root), "workspace": str(workspace), **report}
 
 
-def _humaneval(model: str, limit: int | None, mode: Mode, fix_rounds: int, task_ids: list[str]) -> dict[str, Any]:
+def _humaneval(
+    model: str, limit: int | None, mode: Mode, fix_rounds: int, task_ids: list[str], offset: int = 0
+) -> dict[str, Any]:
     from agentco.bench.humaneval import client_for, load_problems, run_humaneval
     from agentco.errors import ConfigError
 
     if model.startswith("fake:"):
         raise ConfigError(f"HumanEval needs a real model; {model} only plays a scripted company")
-    problems = load_problems(limit, task_ids)
+    problems = load_problems(limit, task_ids, offset)
     modes = ("bare", "loop") if mode == "both" else (mode,)
     console = err_console()
     console.print(f"HumanEval: {len(problems)} problems, modes {', '.join(modes)}, model {model}")

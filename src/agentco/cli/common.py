@@ -22,7 +22,11 @@ def err_console() -> Console:
 def settings_from_cli(model: str | None = None, **overrides: Any) -> Settings:
     """Load every config layer, with the flags that were actually given on top."""
     from agentco.config import load_settings
+    from agentco.errors import ConfigError
 
+    for key, value in [("llm.model", model), *overrides.items()]:
+        if isinstance(value, str | Path) and not str(value).strip():  # an explicit empty value is no choice
+            raise ConfigError("an empty value is not a choice: leave the option out to use the configured one", key=key)
     layer: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
     if model:
         layer["llm"] = {"model": model}

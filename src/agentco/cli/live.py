@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
+
 from agentco import events as ev
 from agentco.events import Event
 
@@ -23,14 +25,17 @@ class LiveView:
         data = event.data
         if event.kind == ev.RUN_STARTED:
             self.console.print(
-                f"[bold]run {self.run_id}[/] with {data['model']}" + (" (resuming)" if self.resuming else "")
+                f"[bold]run {self.run_id}[/] with {escape(str(data['model']))}"
+                + (" (resuming)" if self.resuming else "")
             )
         elif event.kind == ev.NOTE and data.get("source") == "runtime":
-            self.console.print(f"[yellow]{data['text']}[/]")
+            self.console.print(f"[yellow]{escape(data['text'])}[/]")
         elif event.kind == ev.CALL_STARTED:
             self.active[data["role"]] = data["what"]
             if self.stream:
-                self.console.print(f"[bold cyan]{data['role']}[/] [dim]is writing {data['what'] or 'a reply'}…[/]")
+                self.console.print(
+                    f"[bold cyan]{escape(data['role'])}[/] [dim]is writing {escape(data['what'] or 'a reply')}…[/]"
+                )
         elif event.kind == ev.CALL_TOKEN:
             if self.stream and len(self.active) == 1:
                 self.console.out(data["text"], end="", style="dim", highlight=False)

@@ -45,9 +45,17 @@ def run(
     if idea is None and replay is None:
         err_console().print('[red]say what to build: agentco "IDEA"[/]')
         raise typer.Exit(2)
+    from agentco.store.redact import redact_secret_shapes
+
+    idea, secrets = redact_secret_shapes(idea or "")
+    if secrets:
+        err_console().print(
+            f"[yellow]warning: the idea held {secrets} value(s) shaped like an API key or token; each is "
+            "replaced by \\[redacted] and is neither sent to a model nor stored. Keep keys in the environment.[/]"
+        )
     settings = settings_from_cli(model=model, max_budget=investment, workspace=workspace)
     request = RunRequest.build(
-        idea=idea or "",
+        idea=idea,
         n_round=n_round,
         code_review=code_review,
         run_tests=run_tests,
@@ -66,6 +74,9 @@ def resume(
     investment: Investment = None,
     recover_path: Annotated[Path | None, typer.Option("--recover-path", help="resume the run of this project")] = None,
     workspace: WorkspaceOpt = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="go on with this provider:model (default: the run's)")
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Continue an interrupted run; completed model calls are served from the run store."""
@@ -79,6 +90,8 @@ def resume(
     settings = settings_from_cli(workspace=workspace)
 
     def start(events: list) -> Any:
-        return resume_run(settings, run_id, recover_path=recover_path, investment=investment, events=events)
+        return resume_run(
+            settings, run_id, recover_path=recover_path, investment=investment, model=model, events=events
+        )
 
     execute(start, quiet=quiet, resuming=True)

@@ -12,6 +12,7 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from agentco.store import RunRecord, RunStore
@@ -50,9 +51,8 @@ def list_runs(workspace: WorkspaceOption = None) -> None:
         table.add_column(name, no_wrap=True)
     table.add_column("project", overflow="ellipsis", min_width=8)
     for r in records:
-        table.add_row(
-            r.id, r.status, r.stage, str(r.llm_calls), f"${r.cost_usd:.4f}", _duration(r.wall_s), _short(r.project_path)
-        )
+        cells = (r.id, r.status, r.stage, str(r.llm_calls), f"${r.cost_usd:.4f}", _duration(r.wall_s))
+        table.add_row(*(Text(str(c)) for c in (*cells, _short(r.project_path))))  # text, never markup
     Console().print(table)
 
 
@@ -91,7 +91,7 @@ def show_run(
             value = f"${value:.4f}"
         elif name == "wall_s":
             value = _duration(value)
-        table.add_row(name, "-" if value is None else str(value))
+        table.add_row(name, Text("-" if value is None else str(value)))
     Console().print(table)
 
 

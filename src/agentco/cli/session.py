@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from agentco.cli.common import err_console, exit_code_for
 from agentco.errors import AgentcoError, BudgetExceeded
@@ -25,7 +27,7 @@ def execute(start: Callable[[list[Any]], Awaitable[Any]], *, quiet: bool, resumi
     try:
         outcome = asyncio.run(start([view]))
     except RunAlreadyCompleted as exc:
-        console.print(str(exc))
+        console.print(escape(str(exc)))
         raise typer.Exit(0) from None
     except KeyboardInterrupt:
         console.print(
@@ -34,7 +36,7 @@ def execute(start: Callable[[list[Any]], Awaitable[Any]], *, quiet: bool, resumi
         sys.exit(130)
     except BudgetExceeded as exc:
         console.print(
-            f"[bold red]stopped:[/] {exc}\nThe run is saved; continue it with: "
+            f"[bold red]stopped:[/] {escape(str(exc))}\nThe run is saved; continue it with: "
             f"[bold]agentco resume {view.run_id} --investment AMOUNT[/]"
         )
         sys.exit(exit_code_for(exc))
@@ -42,7 +44,7 @@ def execute(start: Callable[[list[Any]], Awaitable[Any]], *, quiet: bool, resumi
         if view.run_id is None:
             raise
         console.print(
-            f"[bold red]error:[/] {exc}\nThe run is saved; after fixing the cause, continue it "
+            f"[bold red]error:[/] {escape(str(exc))}\nThe run is saved; after fixing the cause, continue it "
             f"with: [bold]agentco resume {view.run_id}[/]"
         )
         sys.exit(exit_code_for(exc))
@@ -57,7 +59,7 @@ def _print_outcome(outcome: Any) -> None:
 
     s = outcome.summary
     table = Table(title=f"run {outcome.run_id}: {s['status']}", show_header=False)
-    table.add_row("project", str(outcome.project))
+    table.add_row("project", Text(str(outcome.project)))
     if s["tests_passed"] is not None:
         table.add_row("tests", f"{s['tests_passed']} passed, {s['tests_failed']} failed")
     table.add_row("model calls", f"{s['llm_calls']} ({s['replayed_calls']} replayed)")
@@ -65,5 +67,5 @@ def _print_outcome(outcome: Any) -> None:
     table.add_row("cost", f"${s['cost_usd']:.4f}")
     table.add_row("wall time", f"{s['wall_s']:.1f} s")
     for note in outcome.notes:
-        table.add_row("note", note)
+        table.add_row("note", Text(note))
     Console().print(table)

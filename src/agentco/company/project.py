@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,23 +25,68 @@ AUTHORS = {
 }
 
 
+FOLDER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,79}")
+"""A project folder's name, however it is given (``--project-name``, a PRD, a replay): one plain
+folder inside the workspace, never a path, ``..`` or markup."""
+
+
+def folder_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a project folder, or None."""
+    if FOLDER_NAME.fullmatch(name) and name.strip(".") and ".." not in name:
+        return None
+    return (
+        f"{name!r} cannot name a project folder: use 1 to 80 letters, digits, '_', '-' or '.', "
+        "starting with a letter, digit or '_' (a single folder inside the workspace, not a path)"
+    )
+
+
+_SAFE_CONFIG = [
+    *("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "core.pager=cat"),
+    *("-c", "commit.gpgSign=false", "-c", "diff.external=", "--no-pager"),
+]
+"""Nothing a repository's configuration names is run: no hooks, fsmonitor, pager, signer or external diff."""
+
+
 @dataclass
 class ProjectFolder:
     root: Path
     events: EventBus | None = None
     """Told of every file written (path and sha256): the run store records artifacts."""
+    set_aside: Path | None = None
+    """Where the folder this one replaced was moved (nothing is deleted)."""
 
     @classmethod
     def create(cls, root: Path, *, events: EventBus | None = None, replace: bool = False) -> ProjectFolder:
+        """A new git repository at ``root``. A folder already there is an error, or with ``replace``
+        (a run rebuilding its own folder): removed when it holds only what agentco committed there
+        (and its ignored caches), else moved aside, so files a user added or changed survive."""
+        if problem := folder_name_problem(root.name):
+            raise ConfigError(problem, key="project_name")
+        set_aside = None
+        if root.is_symlink() or (root.exists() and not root.is_dir()):
+            raise ConfigError(f"{root} exists and is not a folder; choose another name with --project-name")
         if root.exists() and any(root.iterdir()):
             if not replace:
                 raise ConfigError(f"{root} already exists; choose another name with --project-name, or remove it first")
-            shutil.rmtree(root)
+            if cls(root).only_committed():
+                shutil.rmtree(root)
+            else:
+                set_aside = root.with_name(f"{root.name}.before-{time.strftime('%Y%m%d-%H%M%S')}")
+                root.rename(set_aside)
         root.mkdir(parents=True, exist_ok=True)
-        project = cls(root, events)
+        project = cls(root, events, set_aside)
         project._git("init", "-q", "-b", "main")
         (root / ".gitignore").write_text(".venv/\n__pycache__/\n.pytest_cache/\n.agentco/*.xml\n", encoding="utf-8")
         return project
+
+    def only_committed(self) -> bool:
+        """Whether the folder is a repository whose every file is committed as it is (or ignored)."""
+        if not (self.root / ".git").is_dir() or (self.root / ".git").is_symlink():
+            return False
+        try:
+            return self._git("status", "--porcelain", "--untracked-files=all", capture=True).strip() == ""
+        except RunFailed:
+            return False
 
     def write(self, relative: str, text: str) -> Path:
         path = self.root / relative
@@ -76,11 +123,13 @@ class ProjectFolder:
         self._git("commit", "-q", "--no-verify", "-m", message, env=env)
 
     def _git(self, *args: str, capture: bool = False, env: dict[str, str] | None = None) -> str:
-        full_env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", **(env or {})}
+        # Only the repository's own configuration, which agentco wrote and sandboxed code cannot
+        # change (the sandbox mounts .git read-only); and no program it could name runs anyway.
+        full_env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, **(env or {})}
         try:
             # its own session: a Ctrl-C meant for agentco must not kill git halfway through a commit
             done = subprocess.run(
-                ["git", *args],
+                ["git", *_SAFE_CONFIG, *args],
                 cwd=self.root,
                 env=full_env,
                 check=True,

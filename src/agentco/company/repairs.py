@@ -130,7 +130,7 @@ def mend_files(files: list[str], entry_points: Sequence[EntryPoint], notes: list
         notes.append(f"dropped {clash} from the design: the package {PurePosixPath(clash).stem}/ has its import name")
     for entry in entry_points:
         options = entry.files()
-        if any(set(option) <= set(files) for option in options):
+        if entry.provided_by(files):
             continue
         option = min(options, key=lambda o: (len(set(o) - set(files)), options.index(o)))
         clashing = [f for f in option if "/" not in f and PurePosixPath(f).stem in packages]

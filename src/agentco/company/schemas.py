@@ -151,7 +151,7 @@ def design_for(entry_points: Sequence[EntryPoint] = (), path_rule: PathRule | No
             files = set(self.file_list)
             for entry in entry_points:
                 options = entry.files()
-                if not any(set(option) <= files for option in options):
+                if not entry.provided_by(files):
                     needed = " and ".join(options[0])
                     raise ValueError(f"the requirement uses {entry.describe()}: the file list needs {needed}")
             return self

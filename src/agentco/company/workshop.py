@@ -49,6 +49,11 @@ class Workshop:
             self.events.emit(PROJECT_OPENED, path=str(root))
         replace = self.options.replace_project is not None and root == self.options.replace_project.resolve()
         self.project = ProjectFolder.create(root, events=self.events, replace=replace)
+        if self.project.set_aside is not None:  # said to the user, not part of the project's summary
+            text = (
+                f"{root.name}/ held files this run had not committed; they were moved to {self.project.set_aside.name}/"
+            )
+            self.events.emit(NOTE, text=text, source="runtime")
         return self.project
 
     def note(self, text: str) -> None:

@@ -108,6 +108,10 @@ class EntryPoint(BaseModel):
         """Each alternative set of source files that provides this entry point."""
         raise NotImplementedError
 
+    def provided_by(self, files: Collection[str]) -> bool:
+        """Whether a design's file list provides this entry point."""
+        return any(set(option) <= set(files) for option in self.files())
+
     def describe(self) -> str:
         """How the entry point reads in a prompt or an error, e.g. "`python -m tool`"."""
         raise NotImplementedError

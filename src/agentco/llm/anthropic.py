@@ -128,7 +128,9 @@ class AnthropicProvider:
             return TransientProviderError("anthropic request timed out")
         if isinstance(exc, (sdk.APIConnectionError, *transport_errors())):
             cause = exc.__cause__ or exc
-            return TransientProviderError(f"anthropic connection failed: {type(cause).__name__}: {cause}")
+            return TransientProviderError(
+                f"anthropic connection to {self._client.base_url} failed: {type(cause).__name__}: {cause}"
+            )
         detail = redact(str(exc), self._secret)
         return ProviderError(f"anthropic failed: {detail}")
 

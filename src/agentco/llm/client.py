@@ -52,6 +52,9 @@ class LLMClient:
     cache: CallCache | None = None
     observer: CallObserver | None = None
     _seen: Counter[str] = field(default_factory=Counter, repr=False)
+    earlier: tuple[ModelRef, ...] = ()
+    """Models that made this run's earlier calls (a run resumed with another model): a request
+    they already answered is served from the cache, not asked again."""
 
     @property
     def ref(self) -> ModelRef:
@@ -59,7 +62,9 @@ class LLMClient:
 
     def with_provider(self, provider: Provider) -> LLMClient:
         """A client for another model that shares this run's meter, cache and observer."""
-        return LLMClient(provider, self.meter, self.retry, self.timeout, self.cache, self.observer, self._seen)
+        return LLMClient(
+            provider, self.meter, self.retry, self.timeout, self.cache, self.observer, self._seen, self.earlier
+        )
 
     async def complete(self, request: ChatRequest, *, who: str = "", what: str = "") -> Completion:
         ref = self.ref
@@ -67,7 +72,13 @@ class LLMClient:
         occurrence = self._seen[digest]
         self._seen[digest] += 1
         key = call_key(digest, occurrence)
-        if self.cache is not None and (hit := self.cache.lookup(key)) is not None:
+        keys = [key]
+        for earlier in self.earlier:  # counted per model, as the calls were when they were made
+            old = request_digest(earlier, request)
+            keys.append(call_key(old, self._seen[old]))
+            self._seen[old] += 1
+        hits = (hit for k in keys if self.cache is not None and (hit := self.cache.lookup(k)) is not None)
+        if (hit := next(hits, None)) is not None:
             hit.replayed = True
             self.meter.record(ref, hit.usage, replayed=True)
             return hit

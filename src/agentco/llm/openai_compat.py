@@ -184,7 +184,9 @@ class OpenAICompatProvider:
             return TransientProviderError(f"{self.provider} request timed out")
         if isinstance(exc, (sdk.APIConnectionError, *transport_errors())):
             cause = exc.__cause__ or exc
-            return TransientProviderError(f"{self.provider} connection failed: {type(cause).__name__}: {cause}")
+            return TransientProviderError(
+                f"{self.provider} connection to {self._client.base_url} failed: {type(cause).__name__}: {cause}"
+            )
         # An error object sent inside a 200 stream (vLLM and others do this for server-side failures).
         detail = redact(error_detail(getattr(exc, "body", None), str(exc)), self._secret)
         if looks_too_long(detail):

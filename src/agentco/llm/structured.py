@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -88,15 +89,17 @@ class TextOutput:
 
 def strip_fence(text: str) -> str:
     """The body of the first fenced block when the reply has one (models wrap files in ``` fences
-    and often add a sentence after); otherwise the reply itself."""
-    start = text.find("```")
-    if start == -1:
+    and often add a sentence after); otherwise the reply itself. Fences open and close on lines of
+    their own, so code that holds three backticks (a Markdown tool's ``startswith("```")``) stays
+    whole; a fence never closed (a reply cut off) gives everything after its opening line."""
+    opening = _OPENING_FENCE.search(text)
+    if opening is None:
         return text
-    body_start = text.find("\n", start)
-    end = text.find("```", body_start + 1) if body_start != -1 else -1
-    if end == -1:
-        return text
-    return text[body_start + 1 : end].rstrip() + "\n"
+    closing = re.compile(rf"^ {{0,3}}{opening[1]}`*[ \t]*$", re.M).search(text, opening.end())
+    return text[opening.end() + 1 : closing.start() if closing else len(text)].rstrip() + "\n"
+
+
+_OPENING_FENCE = re.compile(r"^ {0,3}(`{3,})[^`\n]*$", re.M)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agentco.company.project import folder_name_problem
 from agentco.config import Settings
 from agentco.errors import ConfigError
+from agentco.store.redact import redact_secret_shapes
 
 
 class RunRequest(BaseModel):
@@ -27,6 +29,26 @@ class RunRequest(BaseModel):
     project_name: str | None = Field(None, description="the project folder's name (default: the PRD's)")
     workspace: str | None = Field(None, description="where projects and the run store live (workspace)")
     replay_of: str | None = Field(None, description="a run whose stored responses this run replays, with no model")
+
+    @field_validator("project_name")
+    @classmethod
+    def _one_folder(cls, name: str | None) -> str | None:
+        if name is not None and (problem := folder_name_problem(name)):
+            raise ValueError(problem)
+        return name
+
+    @field_validator("idea")
+    @classmethod
+    def _no_secrets(cls, idea: str) -> str:
+        """A key pasted into the idea is neither sent to a model nor stored, committed or shown."""
+        return redact_secret_shapes(idea)[0]
+
+    @field_validator("model", "workspace")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an empty value is not a choice: leave the option out to use the configured one")
+        return value
 
     @model_validator(mode="after")
     def _says_what_to_build(self) -> RunRequest:

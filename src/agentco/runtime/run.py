@@ -7,6 +7,7 @@ Subscribers given as ``events`` see the run's whole event stream, from its first
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from agentco.config import Settings
 from agentco.core.review import Reviewer
 from agentco.errors import AgentcoError, ConfigError
 from agentco.events import NOTE, EventBus, Subscriber
+from agentco.llm.base import parse_model_string
 from agentco.runtime.clients import open_client, prepare, role_clients
 from agentco.runtime.request import RunRequest
 from agentco.store import RunBusy, RunRecord, RunStore, find_store
@@ -41,7 +43,9 @@ class _Run:
     run_id: str
     previous_wall_s: float = 0.0
     replaceable: Path | None = None
-    """The one existing folder this run may replace: its own project, rebuilt on resume or replay."""
+    """The one existing folder this run may replace: its own project, rebuilt on resume."""
+    switched: bool = False
+    """Resumed with another model: the calls earlier models answered are served from the store."""
 
 
 async def start_run(
@@ -56,13 +60,11 @@ async def start_run(
     settings = request.settings(settings)
     store = RunStore.open(settings.workspace)
     try:
-        replaceable = None
         if request.replay_of is not None:
-            request = _replay_request(store, request)
-            replaceable = (settings.workspace / (request.project_name or "")).resolve()
+            request = _replay_request(store, request, settings.workspace)
         run_id = store.new_run_id()
         store.create_run(run_id, request.idea, "", request.model_dump(mode="json"))
-        run = _Run(settings, request, store, run_id, replaceable=replaceable)
+        run = _Run(settings, request, store, run_id)  # a new run replaces no folder: only resume its own
         return await _execute(run, events, reviewer)
     finally:
         store.close()
@@ -74,22 +76,28 @@ async def resume_run(
     *,
     recover_path: Path | None = None,
     investment: float | None = None,
+    model: str | None = None,
     events: Iterable[Subscriber] = (),
     reviewer: Reviewer | None = None,
 ) -> RunOutcome:
     """Continue an interrupted run (found by id in the workspace, or by its project folder);
-    its completed model calls are served from the store."""
+    its completed model calls are served from the store. With ``model`` it goes on with another
+    model (a run that failed because of its model can be continued); a replay cannot switch."""
     store, record = find_run(settings, run_id, recover_path)
     try:
         if record.status == "completed":
             raise RunAlreadyCompleted(record)
         request = RunRequest.stored(record.options)
-        if investment is not None:
-            request = request.model_copy(update={"investment": investment})
+        switched = model is not None and model != request.model
+        if switched and request.replay_of is not None:
+            raise ConfigError("a replay serves a recorded run's answers; it cannot switch to another model")
+        if investment is not None or switched:
+            update = {"investment": investment} if investment is not None else {}
+            request = RunRequest.build(**{**request.model_dump(), **update, **({"model": model} if switched else {})})
             store.update_run(record.id, options=request.model_dump(mode="json"))
         request = request.model_copy(update={"workspace": str(store.path.parent.parent)})
         project = Path(record.project_path) if record.project_path else None
-        run = _Run(request.settings(settings), request, store, record.id, record.wall_s or 0.0, project)
+        run = _Run(request.settings(settings), request, store, record.id, record.wall_s or 0.0, project, switched)
         return await _execute(run, events, reviewer)
     finally:
         store.close()
@@ -115,12 +123,18 @@ def find_run(settings: Settings, run_id: str | None, recover_path: Path | None =
     return store, record
 
 
-def _replay_request(store: RunStore, request: RunRequest) -> RunRequest:
+def _replay_request(store: RunStore, request: RunRequest, workspace: Path) -> RunRequest:
+    """The replayed run's request, into a folder of its own: the one named, or the first free
+    ``NAME_replay``, ``NAME_replay2``, ... (a replay never replaces a folder)."""
     source = store.get_run(request.replay_of or "")
     if source is None:
         raise ConfigError(f"no run {request.replay_of} in {store.path.parent.parent} to replay")
     stored = RunRequest.stored(source.options)
-    name = request.project_name or f"{Path(source.project_path).name if source.project_path else 'project'}_replay"
+    name = request.project_name
+    if name is None:
+        base = f"{Path(source.project_path).name if source.project_path else 'project'}_replay"[:70]
+        names = (f"{base}{n}" if n > 1 else base for n in itertools.count(1))
+        name = next(n for n in names if not (workspace / n).exists())
     return stored.model_copy(
         update={"project_name": name, "idea": source.idea, "investment": None, "replay_of": request.replay_of}
     )
@@ -141,18 +155,24 @@ async def _work(run: _Run, subscribers: Iterable[Subscriber], reviewer: Reviewer
     bus = EventBus(run.run_id, store)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
-    replay = None
+    replay, earlier = None, []
     if request.replay_of is not None:
-        from agentco.llm.base import parse_model_string
         from agentco.llm.registry import resolve_model
 
-        first = store.first_call_model(request.replay_of)
-        replay = (parse_model_string(first) if first else resolve_model(s.llm)[0], request.replay_of)
+        used = store.call_models(request.replay_of)
+        replay = (parse_model_string(used[0]) if used else resolve_model(s.llm)[0], request.replay_of)
+        earlier = used[1:]  # a run resumed with another model: its later calls too
     cache = store.call_cache(request.replay_of or run.run_id)
     try:
         llm, notice = open_client(s, cache=cache, observer=bus, replay=replay, ready=False)
         if notice:
             bus.emit(NOTE, text=notice, source="runtime")
+        if replay is None:  # a run resumed with another model, now or before: each model's answers count
+            earlier = [m for m in store.call_models(run.run_id) if m != str(llm.ref)]
+        if run.switched:
+            bus.emit(NOTE, text=f"resumed with {llm.ref}; the calls {', '.join(earlier) or 'no model'} already "
+                                "answered are served from the run store", source="runtime")  # fmt: skip
+        llm.earlier = tuple(parse_model_string(m) for m in earlier)
         prepare(llm)
         llm_for = role_clients(s, llm) if replay is None else (lambda role: None)
     except AgentcoError as exc:

@@ -190,6 +190,7 @@ def run_sandboxed(
     extra_ro: Sequence[Path] = (),
     extra_rw: Sequence[Path] = (),
     cwd: Path | None = None,
+    read_only: Sequence[str] = (".git",),
     file_mb: int = 512,
     output_cap: int = OUTPUT_CAP,
     mode: str | None = None,
@@ -198,6 +199,8 @@ def run_sandboxed(
 
     ``env`` is added to a minimal environment (PATH, HOME=/tmp, LANG); nothing else from ours
     leaks in, API keys included. ``extra_rw`` is for caches a trusted caller shares (pip's).
+    ``read_only`` names what inside ``project`` the code may read but not change, replace or
+    plant into: the project's ``.git``, whose hooks and configuration the host's git would obey.
     Raises SandboxUnavailable only for our own setup problems.
     """
     project = Path(os.path.realpath(project))
@@ -227,6 +230,10 @@ def run_sandboxed(
             cmd += _bind(path, writable=False)
         for path in [project, *extra_rw]:
             cmd += _bind(path, writable=True)
+        for name in read_only:  # mounted over the writable project: cannot be written, renamed or removed
+            if (project / name).is_symlink():
+                raise ConfigError(f"{project / name} is a symbolic link; refusing to run code there", key="sandbox")
+            cmd += ["--ro-bind-try", str(project / name), str(project / name)]
         cmd += [*_namespace_flags(allow_network), "--remount-ro", "/", "--chdir", str(cwd), "--"]
         cmd += [*limits, *argv]
     else:

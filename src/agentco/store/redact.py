@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,27 @@ log = logging.getLogger(__name__)
 
 SECRET_KEY_WORDS = ("key", "token", "secret", "password")
 REDACTED = "[redacted]"
+
+
+SECRET_SHAPES = re.compile(
+    r"\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}"  # OpenAI, Anthropic
+    r"|AKIA[0-9A-Z]{16}"  # AWS access key id
+    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"  # GitHub
+    r"|xox[abprs]-[A-Za-z0-9-]{10,}"  # Slack
+    r"|AIza[0-9A-Za-z_-]{35}"  # Google
+    r"|hf_[A-Za-z0-9]{30,})"  # Hugging Face
+)
+"""Credentials recognisable by their shape alone, wherever a user pastes them."""
+
+
+def redact_secret_shapes(text: str) -> tuple[str, int]:
+    """``text`` with every credential-shaped token (and any set ``*_API_KEY`` value) replaced by
+    ``[redacted]``, and how many were replaced."""
+    text, count = SECRET_SHAPES.subn(REDACTED, text)
+    for secret in secret_env_values():
+        count += text.count(secret)
+        text = text.replace(secret, REDACTED)
+    return text, count
 
 
 def secret_env_values() -> list[str]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from secrets import token_hex
 from typing import Any
 
+from agentco.errors import ConfigError
 from agentco.events import Event
 from agentco.llm.base import ChatRequest, Completion, ModelRef, Usage
 from agentco.store.calls import RunCallCache
@@ -86,8 +87,16 @@ class RunStore:
     @classmethod
     def open(cls, workspace: Path) -> RunStore:
         path = db_path(workspace)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(
+                f"the workspace {workspace} cannot hold agentco's run store ({why}); "
+                "choose a writable folder with --workspace",
+                key="workspace",
+            ) from None
         try:
             conn.row_factory = sqlite3.Row
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -346,10 +355,12 @@ class RunStore:
                 ),
             )
 
-    def first_call_model(self, run_id: str) -> str | None:
-        """``provider:model`` of the run's first recorded call (what a replay must impersonate)."""
-        rows = self._read("SELECT provider, model FROM calls WHERE run_id = ? ORDER BY seq LIMIT 1", (run_id,))
-        return f"{rows[0]['provider']}:{rows[0]['model']}" if rows else None
+    def call_models(self, run_id: str) -> list[str]:
+        """``provider:model`` of every model the run's recorded calls went to, in order of first use
+        (the first is what a replay must impersonate)."""
+        rows = self._read("SELECT provider, model, MIN(seq) AS first FROM calls WHERE run_id = ? "
+                          "GROUP BY provider, model ORDER BY first", (run_id,))  # fmt: skip
+        return [f"{row['provider']}:{row['model']}" for row in rows]
 
     def call_totals(self, run_id: str) -> dict[str, int | float]:
         """What the stored calls add up to; true even when the run was killed before update_run."""

@@ -32,9 +32,19 @@ def entry_points_in(requirement: str, listed: Sequence[base.EntryPoint] = ()) ->
     `NAME.py`, a package folder `NAME/` (a small model leaves the PRD's list empty)."""
     found = [EntryPoint(kind=e.kind, name=e.name) for e in listed]
     found += [EntryPoint(kind="command", name=m) for m in re.findall(r"python3? -m ([A-Za-z_]\w*)", requirement)]
-    found += [EntryPoint(kind="module", name=m) for m in re.findall(r"`([A-Za-z_]\w*)\.py`", requirement)]
+    found += [EntryPoint(kind="module", name=m) for m in _top_level_modules(requirement)]
     found += [EntryPoint(kind="package", name=m) for m in re.findall(r"`([A-Za-z_]\w*)/`", requirement)]
     return list({(e.kind, e.name): e for e in found}.values())
+
+
+def _top_level_modules(requirement: str) -> list[str]:
+    """The `NAME.py` modules the requirement names, less those a sentence names after a package
+    (`a package `ledger/` with these modules: `models.py`, ...`): those are the package's modules."""
+    found = []
+    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z`])|\n\s*\n", requirement):
+        package = re.search(r"`[A-Za-z_]\w*/`", sentence)
+        found += re.findall(r"`([A-Za-z_]\w*)\.py`", sentence[: package.start()] if package else sentence)
+    return found
 
 
 def usage_lines(requirement: str) -> dict[str, str]:

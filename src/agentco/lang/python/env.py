@@ -115,12 +115,12 @@ class ProjectEnv:
         site_packages = next((venv_dir / "lib").glob("python*/site-packages"))
         stamp = venv_dir / _STAMP_NAME
         installed, failed, log_tail = list(kept), {}, ""
-        if kept and (not stamp.is_file() or stamp.read_text() != "\n".join(kept)):
-            (site_packages / _PTH_NAME).unlink(missing_ok=True)  # pip must not count pytest's deps
+        if kept and (not _inside(project, stamp).is_file() or stamp.read_text() != "\n".join(kept)):
+            _inside(project, site_packages / _PTH_NAME).unlink(missing_ok=True)  # pip must not count pytest's deps
             installed, failed, log_tail = self._install(project, kept, pip_site, start + self.install_timeout)
             if not failed:
-                stamp.write_text("\n".join(kept))
-        (site_packages / _PTH_NAME).write_text(f"{pytest_site}\n")
+                _inside(project, stamp).write_text("\n".join(kept))
+        _inside(project, site_packages / _PTH_NAME).write_text(f"{pytest_site}\n")
         return EnvResult(not failed, installed, failed, dropped, time.monotonic() - start, log_tail)
 
     def shared_sites(self) -> tuple[Path, Path]:
@@ -209,10 +209,28 @@ class ProjectEnv:
         )
 
 
+def _inside(project: Path, path: Path) -> Path:
+    """``path``, once it is sure that writing or deleting it stays inside ``project``: a symbolic
+    link there (sandboxed code may plant one, pointing anywhere) is removed, never followed."""
+    if path.is_symlink():
+        path.unlink()
+    if not path.parent.resolve().is_relative_to(project.resolve()):
+        raise RunFailed(f"refusing to write {path}: it leads outside the project {project}")
+    return path
+
+
 def _ensure_venv(venv_dir: Path) -> None:
+    """A real ``.venv`` directory inside the project: anything else there (a symbolic link that
+    sandboxed code put in its place, a file) is removed first, so clearing it cannot reach outside."""
+    if venv_dir.is_symlink() or (venv_dir.exists() and not venv_dir.is_dir()):
+        venv_dir.unlink()
+    _inside(venv_dir.parent, venv_dir)
     cfg = venv_dir / "pyvenv.cfg"
     version = "{}.{}".format(*sys.version_info[:2])
-    fresh = (venv_dir / "bin" / "python").exists() and cfg.is_file()
+    real = venv_dir.resolve()
+    inner = ("bin", "lib", f"lib/python{version}/site-packages", "pyvenv.cfg")
+    contained = all((venv_dir / name).resolve().is_relative_to(real) for name in inner)
+    fresh = contained and (venv_dir / "bin" / "python").exists() and cfg.is_file()
     if fresh and re.search(rf"^version\s*=\s*{re.escape(version)}\.", cfg.read_text(), re.MULTILINE):
         return
     venv.EnvBuilder(with_pip=False, symlinks=True, clear=True).create(venv_dir)

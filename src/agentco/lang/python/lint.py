@@ -8,7 +8,10 @@ import). Tests written by the same model rarely reach those lines with the right
 pylint finds them in well under a second, with a line number the engineer can act on.
 
 pylint reads the code (astroid does not execute it), so it runs outside the sandbox, with
-agentco's own interpreter, an empty configuration and no saved state.
+agentco's own interpreter in isolated mode (``-I``: the project folder is never on its module
+path, so a project file named ``pylint.py`` or ``typing.py`` is not imported in place of the real
+one), an empty configuration (a project's ``pylintrc`` could name an ``init-hook`` to run), no
+saved state, and none of agentco's environment (API keys).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
@@ -98,11 +102,21 @@ def _pylint(project: Path, files: Sequence[str]) -> list[tuple[str, int, str]]:
     targets = [f for f in files if f.endswith(".py") and (project / f).is_file()]
     if not targets:
         return []
-    argv = [sys.executable, "-m", "pylint", *_PYLINT, f"--rcfile={os.devnull}"]
+    argv = [sys.executable, "-I", "-m", "pylint", *_PYLINT, f"--rcfile={os.devnull}"]
     argv += ["--output-format=json", "--score=n", "--persistent=n", "--jobs=1", *targets]
-    env = {**os.environ, "PYTHONPATH": "", "PYLINTHOME": str(project / ".agentco" / "pylint")}
     try:
-        done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=_PYLINT_TIMEOUT, env=env)
+        with tempfile.TemporaryDirectory(prefix="agentco-pylint-") as home:  # not in the project: no planted links
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": home, "PYLINTHOME": home}
+            # its own session: a Ctrl-C is agentco's to handle, not a pylint failure to report
+            done = subprocess.run(
+                argv,
+                cwd=project,
+                capture_output=True,
+                text=True,
+                timeout=_PYLINT_TIMEOUT,
+                env=env,
+                start_new_session=True,
+            )
     except subprocess.TimeoutExpired:
         log.warning("pylint took over %s s on %s; its findings are left out", _PYLINT_TIMEOUT, project)
         return []  # findings are an aid: the tests still run

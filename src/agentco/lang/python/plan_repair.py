@@ -1,9 +1,12 @@
-"""Mending a test plan before it is validated: a check that is broken by itself is dropped from a
-group that keeps a valid one, with a note. Fewer checks beat none: a 1.5B model wrapped a few of its
-checks in ``try: ... raise`` and the whole plan, valid checks and all, was refused twice."""
+"""Mending a test plan before it is validated, each repair a note: a check whose last line assigns
+the value it means to check (``result = f(2)``) checks the value itself (a 1.5B model ended every
+check of a plan so, and the plan was refused three times); a check that is still broken by itself is
+dropped from a group that keeps a valid one. Fewer checks beat none: a 1.5B model wrapped a few of
+its checks in ``try: ... raise`` and the whole plan, valid checks and all, was refused twice."""
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,12 +23,52 @@ def drop_broken_checks(data: Any, notes: list[str]) -> Any:
     for name, checks in groups.items():
         if not isinstance(checks, list):
             continue
+        for check in checks:
+            _escape_control_characters(check, notes)
+            _check_the_value(check, notes)
         good = [check for check in checks if _valid(check)]
         if good and len(good) < len(checks):
             groups[name] = good
             notes.append(f"test plan: dropped {len(checks) - len(good)} of the {len(checks)} checks of {name}, "
                          "which were not valid")  # fmt: skip
     return data
+
+
+def _escape_control_characters(check: Any, notes: list[str]) -> None:
+    """A model writes ``\\n`` in its JSON meaning Python's escape; decoded, the line holds a real
+    newline inside a string literal and does not parse. Written back as ``\\n``/``\\t`` it does."""
+    code = check.get("code") if isinstance(check, dict) else None
+    for i, line in enumerate(code if isinstance(code, list) else []):
+        if not isinstance(line, str) or not ("\n" in line or "\t" in line) or _parses(line):
+            continue
+        escaped = line.replace("\n", "\\n").replace("\t", "\\t")
+        if _parses(escaped):
+            code[i] = escaped
+            notes.append(
+                f"test plan: {check.get('name')}: escaped the newlines and tabs inside a string of {escaped!r}"
+            )
+
+
+def _parses(line: str) -> bool:
+    try:
+        ast.parse(line)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _check_the_value(check: Any, notes: list[str]) -> None:
+    """``["x = f(2)"]`` expecting a value → ``["f(2)"]``: the assignment's value is what is checked."""
+    code = check.get("code") if isinstance(check, dict) else None
+    if not isinstance(code, list) or not code or not isinstance(code[-1], str) or check.get("raises"):
+        return
+    try:
+        (last,) = ast.parse(code[-1]).body
+    except (SyntaxError, ValueError):
+        return
+    if isinstance(last, ast.Assign) and len(last.targets) == 1 and isinstance(last.targets[0], ast.Name):
+        code[-1] = ast.unparse(last.value)
+        notes.append(f"test plan: {check.get('name')} checks the value its last line assigned, {code[-1]!r}")
 
 
 def _valid(check: Any) -> bool:
