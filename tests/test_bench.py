@@ -340,3 +340,40 @@ def test_the_suite_reports_how_often_the_companys_verdict_agrees_with_the_accept
     assert report["totals"]["verdict_agreement"] == 0.75  # a (pass, pass), c and d (fail, fail) agree; b does not
     assert report["totals"]["runs_ended_before_code"] == 1
     assert report["tasks"]["b"]["runs"][0]["verdict_agrees"] is False
+
+
+def test_slices_merge_into_one_result_and_overlaps_or_mixed_models_are_refused(tmp_path):
+    from agentco.bench.humaneval import merge_slices
+    from agentco.errors import ConfigError
+
+    def row(task, mode, passed, fixed=False):
+        return {"task_id": task, "mode": mode, "passed": passed, "wall_s": 1.0, "llm_calls": 1, "prompt_tokens": 10,
+                "completion_tokens": 5, "fix_rounds": int(fixed), "fixed": fixed}  # fmt: skip
+
+    def saved(name, rows, model="local:m"):
+        path = tmp_path / name
+        path.write_text(json.dumps({"model": model, "commit": "abc1234", "fix_rounds": 2, "results": rows}))
+        return path
+
+    a = saved("a.json", [row("HumanEval/0", "bare", True), row("HumanEval/0", "loop", True, fixed=True)])
+    b = saved("b.json", [row("HumanEval/1", "bare", False), row("HumanEval/1", "loop", True)])
+    report, model = merge_slices([a, b])
+    assert model == "local:m" and report["problems"] == 2 and len(report["slices"]) == 2
+    assert report["modes"]["bare"]["passed"] == 1 and report["modes"]["loop"]["pass_at_1"] == 1.0
+    assert report["modes"]["loop"]["fixed_by_loop"] == 1
+    with pytest.raises(ConfigError, match="more than one slice"):
+        merge_slices([a, a])
+    with pytest.raises(ConfigError, match="differ in model"):
+        merge_slices([a, saved("c.json", [row("HumanEval/2", "bare", True)], model="local:other")])
+
+
+def test_a_result_is_labelled_with_the_commit_it_started_from(monkeypatch):
+    from agentco.bench import report
+
+    commits = iter(["aaa1111", "aaa1111", "bbb2222"])  # at the start, at a first end, at a later one
+    monkeypatch.setattr(report, "source_commit", lambda: next(commits))
+    monkeypatch.setattr(report, "_START", {})
+    report.note_start()
+    assert report.commit_fields() == {"commit": "aaa1111"}
+    fields = report.commit_fields()  # the source moved on while it ran: no label, both kept
+    assert fields["commit"] is None and (fields["commit_at_start"], fields["commit_at_end"]) == ("aaa1111", "bbb2222")
