@@ -56,16 +56,26 @@ def usage_lines(requirement: str) -> dict[str, str]:
     return found
 
 
+def required_words(usage: str) -> list[str]:
+    """The words of a usage line after ``python -m NAME``, without its [optional] parts."""
+    words = re.sub(r"^python3? -m \S+", "", usage)
+    while re.search(r"\[[^\[\]]*\]", words):  # innermost first, so nested brackets go too
+        words = re.sub(r"\[[^\[\]]*\]", " ", words)
+    return words.split()
+
+
+def is_placeholder(word: str) -> bool:
+    """A value the user fills in: ``FILE``, ``N``, ``<path>``."""
+    return bool(_PLACEHOLDER.fullmatch(word))
+
+
 def required_options(usage: str) -> list[str]:
     """The global options a usage line requires: those written before its first command or
     positional argument and outside [brackets]. ``--db`` in ``python -m kv --db FILE COMMAND ...``
     (FILE is the option's value); none in ``python -m todo add TEXT --due DATE``, whose ``--due``
     belongs to the ``add`` command, nor in ``python -m tool [--verbose] PATH``."""
-    words = re.sub(r"^python3? -m \S+", "", usage)
-    while re.search(r"\[[^\[\]]*\]", words):  # innermost first, so nested brackets go too
-        words = re.sub(r"\[[^\[\]]*\]", " ", words)
     found: list[str] = []
-    tokens = words.split()
+    tokens = required_words(usage)
     while tokens and (option := re.fullmatch(r"(--?[A-Za-z][\w-]*)(=\S*)?", tokens[0])):
         found.append(option[1])
         tokens.pop(0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agentco.lang.python.entry_points import is_placeholder, required_words
 from agentco.lang.python.examples import PREFIX
 from agentco.lang.python.test_plan import CommandCheck, CommandStep, InputFile, TestPlan
 
@@ -22,7 +23,6 @@ _STDERR = re.compile(r"\bstderr\b|\bstandard error\b", re.I)
 _TRACEBACK = re.compile(r"\btraceback\b", re.I)
 _PRINTS = re.compile(r"\bprints?\s+(?:only\s+)?(`[^`\n]*`|nothing)", re.I)
 _EMPTY_INPUT = re.compile(r"\b(?:an?\s+)?(?:empty\s+(?:file|input)|file\s+(?:with\s+no|without)\s+\w+)", re.I)
-_PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -127,11 +127,8 @@ def hold_to_requirement(plan: TestPlan, found: list[Outcome], notes: list[str]) 
 
 def _only_argument(line: str) -> str | None:
     """The one placeholder a usage line requires, when it requires nothing else."""
-    words = re.sub(r"^python3? -m \S+", "", line)
-    while re.search(r"\[[^\[\]]*\]", words):
-        words = re.sub(r"\[[^\[\]]*\]", " ", words)
-    tokens = words.split()
-    return tokens[0] if len(tokens) == 1 and _PLACEHOLDER.fullmatch(tokens[0]) else None
+    words = required_words(line)
+    return words[0] if len(words) == 1 and is_placeholder(words[0]) and words[0].isupper() else None
 
 
 def _step(arguments: list[str], program: str, outcome: Outcome) -> CommandStep:
