@@ -37,8 +37,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # Building blocks that each stand alone on top of llm: the message/role/team kernel, the
     # sandboxed process runner, the durable run store, the language toolchains (lang/python/).
     ("blocks", ("agentco.core", "agentco.sandbox", "agentco.store", "agentco.lang")),
-    # The software company: its roles, schemas, project files and pipeline (company/pipeline.py).
-    ("company", ("agentco.company",)),
+    # The products: the software company (roles, schemas, project files, pipeline) and the Data
+    # Interpreter (plan, sandboxed kernel, notebook), which keeps its folder as the company does.
+    ("products", ("agentco.company", "agentco.di")),
     # The composition root: builds a run from typed settings and a request; may import anything below.
     ("runtime", ("agentco.runtime",)),
     # Entry points, which nothing below imports: the command line, the benchmarks, `python -m agentco`,

@@ -4,46 +4,16 @@ outside what the run itself created changed."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_probe import agentco, clear, snapshot
+
 IDEA = "Write roman.py with to_roman and from_roman."
 KEY = "sk-" + "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-def agentco(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full = {
-        **os.environ,
-        "HOME": str(cwd),
-        "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache")),
-    }
-    full.pop("AGENTCO_LLM__MODEL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "agentco", *args], cwd=cwd, env={**full, **(env or {})},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in root.rglob("*")
-        if p.is_file() and ".agentco" not in p.parts
-    }
-
-
-def clear(done: subprocess.CompletedProcess) -> str:
-    """The error output, after checking it is short and no traceback."""
-    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout, done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert 1 <= len(lines) <= 3, done.stderr
-    return done.stderr
 
 
 CASES = {
@@ -65,6 +35,57 @@ CASES = {
     "unknown run to show": (["runs", "show", "nope"], 1, ["no run nope"]),
     "unknown provider": (["run", IDEA, "--model", "nosuch:model"], 2, ["nosuch"]),
     "unknown scripted project": (["run", IDEA, "--model", "fake:nosuch"], 2, ["no scripted project"]),
+    # the same kinds of input for every command
+    "empty idea, no command": ([""], 2, ["say what to build"]),
+    "empty workspace": (["run", IDEA, "--workspace", ""], 2, ["--workspace", "empty value"]),
+    "empty project name": (["run", IDEA, "--project-name", ""], 2, ["--project-name", "empty value"]),
+    "empty value after =": (["run", IDEA, "--project-name="], 2, ["--project-name", "empty value"]),
+    "empty replay": (["run", "--replay", ""], 2, ["--replay", "empty value"]),
+    "negative budget": (["run", IDEA, "--investment", "-1"], 2, ["max_budget", "greater than or equal to 0"]),
+    "budget not a number": (["run", IDEA, "--investment", "lots"], 2, ["--investment", "run --help"]),
+    "misspelled option": (["run", IDEA, "--modle", "x"], 2, ["--modle", "--model"]),
+    "unknown global option": (["--verbose"], 2, ["--verbose"]),
+    "resume nothing": (["resume"], 2, ["RUN_ID"]),
+    "resume empty id": (["resume", ""], 2, ["empty argument"]),
+    "resume empty model": (["resume", "abc", "--model", ""], 2, ["--model", "empty value"]),
+    "resume missing project": (["resume", "--recover-path", "gone/proj"], 2, ["no agentco run store", "gone/proj"]),
+    "runs misspelled": (["runs", "lst"], 2, ["lst", "runs --help"]),
+    "runs list of a missing folder": (["runs", "list", "--workspace", "gone"], 2, ["no folder gone"]),
+    "runs show in a missing folder": (["runs", "show", "abc", "--workspace", "gone"], 2, ["no folder gone"]),
+    "runs show empty id": (["runs", "show", ""], 2, ["empty argument"]),
+    "runs show no id": (["runs", "show"], 2, ["Missing argument"]),
+    "models misspelled": (["models", "pul"], 2, ["pul"]),
+    "pull unknown model": (["models", "pull", "nosuch"], 2, ["nosuch"]),
+    "pull empty name": (["models", "pull", ""], 2, ["empty argument"]),
+    "ask empty": (["ask", ""], 2, ["empty argument"]),
+    "ask zero tokens": (["ask", "hi", "--max-tokens", "0"], 2, ["--max-tokens"]),
+    "ask unknown provider": (["ask", "hi", "--model", "nosuch:x"], 2, ["nosuch"]),
+    "ask empty system prompt": (["ask", "hi", "--system", ""], 2, ["--system", "empty value"]),
+    "bench misspelled": (["bench", "suit"], 2, ["suit"]),
+    "bench missing tasks folder": (["bench", "suite", "gone", "--model", "fake:roman"], 2, ["gone", "does not exist"]),
+    "bench folder without tasks": (["bench", "suite", ".", "--model", "fake:roman"], 2, ["no tasks in"]),
+    "bench unknown task": (["bench", "suite", ".", "-t", "nosuch", "--model", "fake:roman"], 2, ["no task nosuch"]),
+    "bench zero repeat": (["bench", "suite", "--repeat", "0"], 2, ["--repeat"]),
+    "bench zero timeout": (["bench", "suite", "--timeout", "0"], 2, ["--timeout"]),
+    "bench out is a folder": (["bench", "suite", "--out", "."], 2, ["--out", "is a folder"]),
+    "humaneval scripted model": (["bench", "humaneval", "--model", "fake:roman"], 2, ["needs a real model"]),
+    "humaneval unknown problem": (
+        ["bench", "humaneval", "--task-id", "HumanEval/999", "--model", "local:qwen2.5-coder-0.5b"],
+        2,
+        ["no problem HumanEval/999"],
+    ),
+    "humaneval past the end": (
+        ["bench", "humaneval", "--offset", "500", "--model", "local:qwen2.5-coder-0.5b"],
+        2,
+        ["no problems from offset 500"],
+    ),
+    "humaneval zero limit": (["bench", "humaneval", "--limit", "0"], 2, ["--limit"]),
+    "humaneval unknown mode": (["bench", "humaneval", "--mode", "fast"], 2, ["--mode"]),
+    "humaneval missing slice": (["bench", "humaneval", "--merge", "gone.json"], 2, ["gone.json", "not a saved"]),
+    "humaneval slice not JSON": (["bench", "humaneval", "--merge", "keep.txt"], 2, ["keep.txt", "not a saved"]),
+    "local unknown model": (["bench", "local", "--models", "nosuch"], 2, ["nosuch"]),
+    "init-config over a file": (["init-config", "--path", "keep.txt"], 1, ["already exists"]),
+    "init-config into a folder": (["init-config", "--path", ".", "--force"], 2, ["is a folder"]),
 }
 
 

@@ -71,3 +71,25 @@ def test_ask_streams_an_answer_from_the_local_model_through_the_runtime_client()
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
     assert "local:qwen2.5-coder-0.5b:" in done.stderr and "completion tokens" in done.stderr
+
+
+def test_the_data_interpreter_answers_an_easy_question_on_the_local_model(tmp_path):
+    """The answer may be wrong on the 0.5B model; the run must finish with a valid notebook."""
+    import nbformat
+
+    from agentco.testing.analyst import SALES_CSV
+
+    (tmp_path / "sales.csv").write_text(SALES_CSV)
+    request = "What is the mean of the revenue column of data/sales.csv? Answer as @mean_revenue[value], two decimals."
+    done = subprocess.run(
+        [sys.executable, "-m", "agentco", "di", request, "--data", "sales.csv", "--model", "local:qwen2.5-coder-0.5b",
+         "--workspace", "ws", "--project-name", "mean", "--json"],
+        capture_output=True, text=True, timeout=1200, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: no task of its plan could be run
+    outcome = json.loads(done.stdout)
+    root = tmp_path / "ws" / "mean"
+    nbformat.validate(nbformat.read(root / "notebook.ipynb", as_version=4))
+    answer = json.loads((root / "answer.json").read_text())
+    assert answer["answer"] == outcome["answer"] and outcome["llm_calls"] >= 3 and outcome["cells"] >= 1
+    assert (root / "report.md").is_file()

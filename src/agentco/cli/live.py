@@ -46,3 +46,13 @@ class LiveView:
                 self.console.print(
                     f"[dim]  {data['prompt_tokens']} prompt + {data['completion_tokens']} completion tokens[/]"
                 )
+        elif event.kind == ev.PLAN:
+            self.console.print("[bold]plan:[/]")
+            for task in data["tasks"]:
+                self.console.print(f"  {escape(str(task['id']))}. {escape(str(task['instruction']))}")
+        elif event.kind == ev.CELL:
+            style = "green" if data["status"] == "ok" else "red"
+            self.console.print(
+                f"[{style}]cell[/] task {escape(str(data['task']))} attempt {data['attempt']}: "
+                f"{escape(str(data['status']))} in {data['seconds']} s"
+            )

@@ -12,7 +12,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from agentco.config import Settings
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 models_app = typer.Typer(help="Embedded local models: list and fetch them.", no_args_is_help=True)
 
@@ -29,8 +29,10 @@ def _settings(overrides: dict[str, Any] | None = None) -> Settings:
 
 
 def _fail(exc: Exception) -> typer.Exit:
+    from agentco.cli.common import exit_code_for
+
     err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-    return typer.Exit(1)
+    return typer.Exit(exit_code_for(exc))
 
 
 @models_app.command("list")
@@ -85,7 +87,7 @@ def ask(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="provider:model, a local model name, or local:/path.gguf")
     ] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="cap on the answer's tokens")] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="cap on the answer's tokens")] = None,
     system: Annotated[str | None, typer.Option(help="a system prompt")] = None,
 ) -> None:
     """Ask one question and stream the answer (the embedded model when nothing else is configured)."""

@@ -123,6 +123,10 @@ def _workspaces(option: Path | None) -> Iterator[Path]:
     """Where runs are looked for: the given folder; else this folder when it has a run store, then the
     configured workspace. Lazy, so that a folder with a store needs no valid config to be read."""
     if option is not None:
+        if not option.is_dir():
+            from agentco.errors import ConfigError
+
+            raise ConfigError(f"no folder {option}", key="--workspace")
         yield option
         return
     here = Path.cwd()
@@ -136,13 +140,8 @@ def _workspaces(option: Path | None) -> Iterator[Path]:
 
 def _configured_workspace() -> Path:
     from agentco.config import load_settings
-    from agentco.errors import ConfigError
 
-    try:
-        return load_settings().workspace
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    return load_settings().workspace  # a ConfigError ends the command with its one line
 
 
 def _open_existing(workspace: Path) -> RunStore | None:
@@ -150,15 +149,14 @@ def _open_existing(workspace: Path) -> RunStore | None:
     import sqlite3
 
     from agentco.errors import ConfigError
-    from agentco.store import RunStore
+    from agentco.store import RunStore, db_path
 
     if not _has_store(workspace):
         return None
     try:
         return RunStore.open(workspace)
-    except (ConfigError, sqlite3.DatabaseError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"cannot read {db_path(workspace)}: {exc}") from None
 
 
 def _has_store(workspace: Path) -> bool:

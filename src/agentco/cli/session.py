@@ -15,7 +15,9 @@ from agentco.cli.common import err_console, exit_code_for
 from agentco.errors import AgentcoError, BudgetExceeded
 
 
-def execute(start: Callable[[list[Any]], Awaitable[Any]], *, quiet: bool, resuming: bool = False) -> None:
+def execute(
+    start: Callable[[list[Any]], Awaitable[Any]], *, quiet: bool, resuming: bool = False, as_json: bool = False
+) -> None:
     """Run ``start(subscribers)`` (a runtime call) with the live view watching, then report.
 
     The run id comes from the event stream, so every message can say how to continue the run."""
@@ -48,15 +50,28 @@ def execute(start: Callable[[list[Any]], Awaitable[Any]], *, quiet: bool, resumi
             f"with: [bold]agentco resume {view.run_id}[/]"
         )
         sys.exit(exit_code_for(exc))
-    _print_outcome(outcome)
+    if as_json:
+        _print_json(outcome)
+    else:
+        _print_outcome(outcome)
     if outcome.status == "failed":
         sys.exit(1)
+
+
+def _print_json(outcome: Any) -> None:
+    import json
+
+    fields = {"run_id": outcome.run_id, "status": outcome.status, "project": str(outcome.project or ""),
+              "answer": getattr(outcome, "answer", None), **outcome.summary}  # fmt: skip
+    print(json.dumps(fields, indent=2, ensure_ascii=False, default=str))
 
 
 def _print_outcome(outcome: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    if getattr(outcome, "answer", None):
+        Console().print(Text(outcome.answer), "")
     s = outcome.summary
     table = Table(title=f"run {outcome.run_id}: {s['status']}", show_header=False)
     table.add_row("project", Text(str(outcome.project)))

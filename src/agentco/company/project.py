@@ -21,6 +21,7 @@ AUTHORS = {
     "project_manager": "Eve (Project Manager)",
     "engineer": "Alex (Engineer)",
     "qa_engineer": "Edward (QA Engineer)",
+    "data_interpreter": "David (Data Interpreter)",
     "agentco": "agentco",
 }
 
@@ -89,13 +90,16 @@ class ProjectFolder:
             return False
 
     def write(self, relative: str, text: str) -> Path:
+        return self.write_bytes(relative, text.encode("utf-8"))
+
+    def write_bytes(self, relative: str, content: bytes) -> Path:
         path = self.root / relative
         if not path.resolve().is_relative_to(self.root.resolve()):
             raise RunFailed(f"refusing to write outside the project: {relative}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(content)
         if self.events is not None:
-            self.events.emit(ARTIFACT, path=relative, sha256=hashlib.sha256(text.encode()).hexdigest())
+            self.events.emit(ARTIFACT, path=relative, sha256=hashlib.sha256(content).hexdigest())
         return path
 
     def write_json(self, relative: str, data: object) -> Path:

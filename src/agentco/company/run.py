@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,10 +10,10 @@ from typing import Any
 
 from agentco.company.pipeline import hire_company
 from agentco.company.workshop import CompanyOptions, Workshop
+from agentco.core.ending import announce_failure
 from agentco.core.environment import Environment
 from agentco.core.review import Reviewer
 from agentco.core.team import Team
-from agentco.errors import BudgetExceeded
 from agentco.events import RUN_FINISHED, RUN_STARTED, EventBus
 from agentco.llm.client import LLMClient
 from agentco.templates import render
@@ -79,18 +78,9 @@ async def run_company(
     workshop = Workshop(idea.strip(), options, toolchain, events)
     team = build_team(workshop, llm, llm_for, role_kwargs or {}, reviewer)
     events.emit(RUN_STARTED, idea=idea.strip(), model=str(llm.ref))
-    try:
+    with announce_failure(events):
         await team.run(idea.strip(), n_round=n_round)
         summary = finish_project(workshop, llm, wall_s())
-    except BudgetExceeded as exc:
-        events.emit(RUN_FINISHED, status="budget_exceeded", error=str(exc))
-        raise
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        events.emit(RUN_FINISHED, status="interrupted", error="interrupted by the user")
-        raise
-    except Exception as exc:
-        events.emit(RUN_FINISHED, status="failed", error=f"{type(exc).__name__}: {exc}")
-        raise
     project = workshop.project.root if workshop.project else None
     events.emit(RUN_FINISHED, status="completed", result=summary["status"], project=str(project) if project else "")
     return RunOutcome(run_id, summary["status"], project, summary, workshop.notes)

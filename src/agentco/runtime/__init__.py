@@ -2,7 +2,16 @@
 
 from agentco.company.run import RunOutcome
 from agentco.runtime.clients import open_client
-from agentco.runtime.request import RunRequest
+from agentco.runtime.request import DiRequest, RunRequest
 from agentco.runtime.run import RunAlreadyCompleted, find_run, resume_run, start_run
 
-__all__ = ["RunAlreadyCompleted", "RunOutcome", "RunRequest", "find_run", "open_client", "resume_run", "start_run"]
+__all__ = [
+    "DiRequest",
+    "RunAlreadyCompleted",
+    "RunOutcome",
+    "RunRequest",
+    "find_run",
+    "open_client",
+    "resume_run",
+    "start_run",
+]

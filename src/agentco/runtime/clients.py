@@ -46,6 +46,14 @@ def open_client(
     return llm, notice
 
 
+def check_model(settings: Settings) -> None:
+    """Raise the ConfigError an unknown provider or model, or a missing key, would raise later."""
+    from agentco.llm.registry import create_provider, resolve_model
+
+    ref, _ = resolve_model(settings.llm)
+    create_provider(ref, settings.llm, models_dir=settings.models_dir.expanduser())
+
+
 def prepare(llm: LLMClient) -> None:
     """Fetch and load a local model now, outside any call's timeout (other providers: nothing)."""
     if hasattr(llm.provider, "ensure_ready"):

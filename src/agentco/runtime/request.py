@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -13,22 +13,17 @@ from agentco.errors import ConfigError
 from agentco.store.redact import redact_secret_shapes
 
 
-class RunRequest(BaseModel):
-    """One run of the software company. Unset fields (None) take the value of the settings."""
+class _Request(BaseModel):
+    """What every kind of run is asked: its words, model, budget, folder and workspace. Unset
+    fields (None) take the value of the settings."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["company"] = "company"
-    idea: str = Field("", description="what to build, in the user's words (a replay takes the replayed run's)")
+    idea: str = Field("", description="what to do, in the user's words (a replay takes the replayed run's)")
     model: str | None = Field(None, description="provider:model for every role (llm.model)")
     investment: float | None = Field(None, ge=0, description="budget in US dollars (max_budget)")
-    n_round: int = Field(20, ge=1, description="maximum rounds of the team")
-    code_review: bool | None = Field(None, description="the model reviews each new file (code_review)")
-    run_tests: bool | None = Field(None, description="QA runs its tests (run_tests)")
-    implement: bool = Field(True, description="False: stop after the documents")
-    project_name: str | None = Field(None, description="the project folder's name (default: the PRD's)")
+    project_name: str | None = Field(None, description="the project folder's name (default: from the run)")
     workspace: str | None = Field(None, description="where projects and the run store live (workspace)")
-    replay_of: str | None = Field(None, description="a run whose stored responses this run replays, with no model")
 
     @field_validator("project_name")
     @classmethod
@@ -50,14 +45,8 @@ class RunRequest(BaseModel):
             raise ValueError("an empty value is not a choice: leave the option out to use the configured one")
         return value
 
-    @model_validator(mode="after")
-    def _says_what_to_build(self) -> RunRequest:
-        if not self.idea.strip() and self.replay_of is None:
-            raise ValueError('say what to build: agentco "IDEA"')
-        return self
-
     @classmethod
-    def build(cls, **fields: Any) -> RunRequest:
+    def build(cls, **fields: Any) -> Self:
         """A request from an entry point's values; a bad value is a ConfigError naming the field."""
         try:
             return cls.model_validate(fields)
@@ -67,7 +56,7 @@ class RunRequest(BaseModel):
             raise ConfigError(err["msg"].removeprefix("Value error, "), source="run request", key=key or None) from None
 
     @classmethod
-    def stored(cls, options: dict[str, Any]) -> RunRequest:
+    def stored(cls, options: dict[str, Any]) -> Self:
         """The request a run stored; runs of older versions stored a plain dict of CLI options."""
         known = {key: value for key, value in options.items() if key in cls.model_fields}
         try:
@@ -84,7 +73,66 @@ class RunRequest(BaseModel):
             update["max_budget"] = self.investment
         if self.workspace:
             update["workspace"] = Path(self.workspace)
-        for flag in ("code_review", "run_tests"):
-            if getattr(self, flag) is not None:
-                update[flag] = getattr(self, flag)
         return settings.model_copy(update=update)
+
+
+class RunRequest(_Request):
+    """One run of the software company."""
+
+    kind: Literal["company"] = "company"
+    n_round: int = Field(20, ge=1, description="maximum rounds of the team")
+    code_review: bool | None = Field(None, description="the model reviews each new file (code_review)")
+    run_tests: bool | None = Field(None, description="QA runs its tests (run_tests)")
+    implement: bool = Field(True, description="False: stop after the documents")
+    replay_of: str | None = Field(None, description="a run whose stored responses this run replays, with no model")
+
+    @model_validator(mode="after")
+    def _says_what_to_build(self) -> RunRequest:
+        if not self.idea.strip() and self.replay_of is None:
+            raise ValueError('say what to build: agentco "IDEA"')
+        return self
+
+    def settings(self, settings: Settings) -> Settings:
+        update = {flag: getattr(self, flag) for flag in ("code_review", "run_tests") if getattr(self, flag) is not None}
+        return super().settings(settings).model_copy(update=update)
+
+
+class DiRequest(_Request):
+    """One run of the Data Interpreter."""
+
+    kind: Literal["di"] = "di"
+    data: list[str] = Field(default_factory=list, description="data files, copied read-only into the folder")
+    max_steps: int | None = Field(None, ge=1, le=20, description="tasks in a plan (di.max_steps)")
+    replay_of: None = None
+    """(A Data Interpreter run is not replayed; the field keeps one shape for the runtime.)"""
+
+    @field_validator("idea")
+    @classmethod
+    def _says_what(cls, idea: str) -> str:
+        if not idea.strip():
+            raise ValueError('say what to find out: agentco di "REQUEST"')
+        return idea
+
+    @field_validator("data")
+    @classmethod
+    def _files(cls, data: list[str]) -> list[str]:
+        paths = [Path(p).expanduser().resolve() for p in data]
+        if missing := [str(p) for p in paths if not p.is_file()]:
+            raise ValueError(f"no data file {missing[0]}")
+        if len({p.name for p in paths}) != len(paths):
+            raise ValueError("two data files have the same name; rename one")
+        return [str(p) for p in paths]
+
+    def settings(self, settings: Settings) -> Settings:
+        s = super().settings(settings)
+        if self.max_steps is not None:
+            s = s.model_copy(update={"di": s.di.model_copy(update={"max_steps": self.max_steps})})
+        return s
+
+
+AnyRequest = RunRequest | DiRequest
+
+
+def stored_request(options: dict[str, Any]) -> AnyRequest:
+    """The request a run stored, of whichever kind it is."""
+    return DiRequest.stored(options) if options.get("kind") == "di" else RunRequest.stored(options)

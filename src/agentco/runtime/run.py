@@ -20,9 +20,9 @@ from agentco.core.review import Reviewer
 from agentco.errors import AgentcoError, ConfigError
 from agentco.events import NOTE, EventBus, Subscriber
 from agentco.llm.base import parse_model_string
-from agentco.runtime.clients import open_client, prepare, role_clients
-from agentco.runtime.request import RunRequest
-from agentco.store import RunBusy, RunRecord, RunStore, find_store
+from agentco.runtime.clients import check_model, open_client, prepare, role_clients
+from agentco.runtime.request import AnyRequest, DiRequest, RunRequest, stored_request
+from agentco.store import RunBusy, RunRecord, RunStore, db_path, find_store
 
 
 class RunAlreadyCompleted(AgentcoError):
@@ -38,7 +38,7 @@ class _Run:
     """A run recorded in the store, about to be worked on."""
 
     settings: Settings
-    request: RunRequest
+    request: AnyRequest
     store: RunStore
     run_id: str
     previous_wall_s: float = 0.0
@@ -50,7 +50,7 @@ class _Run:
 
 async def start_run(
     settings: Settings,
-    request: RunRequest,
+    request: AnyRequest,
     *,
     events: Iterable[Subscriber] = (),
     reviewer: Reviewer | None = None,
@@ -58,10 +58,16 @@ async def start_run(
     """Record a new run in the workspace's store and run it. Raises what stops it (after recording
     it: ``resume_run`` continues); ``ConfigError`` for what the user must fix."""
     settings = request.settings(settings)
+    if request.replay_of is None:  # what the user must fix is said before anything is written
+        check_model(settings)
+        _free_folder(settings.workspace, request.project_name)
+    elif not db_path(settings.workspace).is_file():  # never create a store to look in it
+        raise ConfigError(f"no run {request.replay_of} in {settings.workspace} to replay (try --workspace)")
     store = RunStore.open(settings.workspace)
     try:
         if request.replay_of is not None:
             request = _replay_request(store, request, settings.workspace)
+            _free_folder(settings.workspace, request.project_name)
         run_id = store.new_run_id()
         store.create_run(run_id, request.idea, "", request.model_dump(mode="json"))
         run = _Run(settings, request, store, run_id)  # a new run replaces no folder: only resume its own
@@ -87,13 +93,15 @@ async def resume_run(
     try:
         if record.status == "completed":
             raise RunAlreadyCompleted(record)
-        request = RunRequest.stored(record.options)
+        request = stored_request(record.options)
         switched = model is not None and model != request.model
         if switched and request.replay_of is not None:
             raise ConfigError("a replay serves a recorded run's answers; it cannot switch to another model")
         if investment is not None or switched:
             update = {"investment": investment} if investment is not None else {}
-            request = RunRequest.build(**{**request.model_dump(), **update, **({"model": model} if switched else {})})
+            request = type(request).build(
+                **{**request.model_dump(), **update, **({"model": model} if switched else {})}
+            )
             store.update_run(record.id, options=request.model_dump(mode="json"))
         request = request.model_copy(update={"workspace": str(store.path.parent.parent)})
         project = Path(record.project_path) if record.project_path else None
@@ -106,6 +114,8 @@ async def resume_run(
 def find_run(settings: Settings, run_id: str | None, recover_path: Path | None = None) -> tuple[RunStore, RunRecord]:
     """The open store holding the run, and its record (by id, or as the newest run of a project folder)."""
     if recover_path is not None:
+        if not db_path(recover_path.resolve().parent).is_file():  # never create a store to look in it
+            raise ConfigError(f"no agentco run store beside {recover_path} (a project folder of a workspace)")
         store = RunStore.open(recover_path.resolve().parent)
         record = store.find_run_by_project(recover_path)
         if record is None:
@@ -121,6 +131,13 @@ def find_run(settings: Settings, run_id: str | None, recover_path: Path | None =
     record = store.get_run(run_id)
     assert record is not None
     return store, record
+
+
+def _free_folder(workspace: Path, name: str | None) -> None:
+    if name and (workspace / name).exists():
+        raise ConfigError(
+            f"{workspace / name} already exists; choose another name with --project-name, or remove it first"
+        )
 
 
 def _replay_request(store: RunStore, request: RunRequest, workspace: Path) -> RunRequest:
@@ -178,6 +195,19 @@ async def _work(run: _Run, subscribers: Iterable[Subscriber], reviewer: Reviewer
     except AgentcoError as exc:
         store.update_run(run.run_id, status="failed", error=str(exc))  # else it would read 'running' for ever
         raise
+    if isinstance(request, DiRequest):
+        from agentco.di.interpreter import run_interpreter
+
+        return await run_interpreter(
+            request.idea,
+            di_options(s, request, run.replaceable),
+            llm_for("data_interpreter") or llm,
+            events=bus,
+            store=store,
+            run_id=run.run_id,
+            previous_wall_s=run.previous_wall_s,
+            reviewer=reviewer,
+        )
     return await run_company(
         request.idea,
         company_options(s, request, llm.ref.provider, run.replaceable),
@@ -203,6 +233,27 @@ def company_options(s: Settings, request: RunRequest, provider: str, replaceable
         implement=request.implement,
         fix_rounds=s.fix_rounds,
         max_parallel_files=s.max_parallel_files or (1 if provider in {"local", "fake"} else 4),
+        replace_project=replaceable,
+    )
+
+
+def di_options(s: Settings, request: DiRequest, replaceable: Path | None) -> Any:
+    from agentco.di.interpreter import DiOptions
+    from agentco.di.kernel import KernelLimits
+
+    return DiOptions(
+        workspace=s.workspace,
+        project_name=request.project_name,
+        data=tuple(Path(p) for p in request.data),
+        max_steps=s.di.max_steps,
+        fix_attempts=s.di.fix_attempts,
+        replans=s.di.replans,
+        cell_timeout=s.di.cell_timeout,
+        limits=KernelLimits(memory_mb=s.di.memory_mb, cpu_seconds=s.di.cpu_seconds),
+        env_dir=s.di.env_dir,
+        output_attempts=s.output_attempts,
+        temperature=s.llm.temperature,
+        max_tokens=min(s.llm.max_output_tokens, 1024),
         replace_project=replaceable,
     )
 

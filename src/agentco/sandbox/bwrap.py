@@ -178,11 +178,20 @@ def _killed_reason(returncode: int, stderr: str, timed_out: bool, sandboxed: boo
     return None
 
 
-def run_sandboxed(
+@dataclass(frozen=True)
+class Confined:
+    """A command line that runs a program in the sandbox, with the environment and folder to start it in."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    sandboxed: bool
+
+
+def confine(
     argv: Sequence[str],
     *,
     project: Path,
-    timeout: float,
     cpu_seconds: int,
     memory_mb: int,
     env: Mapping[str, str] | None = None,
@@ -192,10 +201,10 @@ def run_sandboxed(
     cwd: Path | None = None,
     read_only: Sequence[str] = (".git",),
     file_mb: int = 512,
-    output_cap: int = OUTPUT_CAP,
     mode: str | None = None,
-) -> SandboxResult:
-    """Runs ``argv`` confined to ``project``; a misbehaving program is reported, never raised.
+) -> Confined:
+    """The sandboxed command for ``argv``, confined to ``project``: for a caller that keeps the
+    process running (a Jupyter kernel); ``run_sandboxed`` runs one to its end.
 
     ``env`` is added to a minimal environment (PATH, HOME=/tmp, LANG); nothing else from ours
     leaks in, API keys included. ``extra_rw`` is for caches a trusted caller shares (pip's).
@@ -224,27 +233,51 @@ def run_sandboxed(
         if not Path(path).exists():
             raise ConfigError(f"{path} does not exist and cannot be shared with the sandbox", key="sandbox")
     limits = _limits(cpu_seconds, memory_mb, file_mb)
-    if sandboxed:
-        cmd = [bwrap, *_system_mounts(), "--size", str(memory_mb * 1024 * 1024), "--tmpfs", "/tmp"]
-        for path in [*_python_prefixes(), *extra_ro]:
-            cmd += _bind(path, writable=False)
-        for path in [project, *extra_rw]:
-            cmd += _bind(path, writable=True)
-        for name in read_only:  # mounted over the writable project: cannot be written, renamed or removed
-            if (project / name).is_symlink():
-                raise ConfigError(f"{project / name} is a symbolic link; refusing to run code there", key="sandbox")
-            cmd += ["--ro-bind-try", str(project / name), str(project / name)]
-        cmd += [*_namespace_flags(allow_network), "--remount-ro", "/", "--chdir", str(cwd), "--"]
-        cmd += [*limits, *argv]
-    else:
+    if not sandboxed:
         log.warning("AGENTCO_SANDBOX=none: running %s without a sandbox", argv[0] if argv else "?")
-        cmd = [*limits, *argv]
-    done = run_capped(cmd, env=full_env, cwd=cwd, timeout=timeout, cap=output_cap)
+        return Confined([*limits, *argv], full_env, cwd, sandboxed)
+    cmd = [bwrap, *_system_mounts(), "--size", str(memory_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    for path in [*_python_prefixes(), *extra_ro]:
+        cmd += _bind(path, writable=False)
+    for path in [project, *extra_rw]:
+        cmd += _bind(path, writable=True)
+    for name in read_only:  # mounted over the writable project: cannot be written, renamed or removed
+        if (project / name).is_symlink():
+            raise ConfigError(f"{project / name} is a symbolic link; refusing to run code there", key="sandbox")
+        cmd += ["--ro-bind-try", str(project / name), str(project / name)]
+    cmd += [*_namespace_flags(allow_network), "--remount-ro", "/", "--chdir", str(cwd), "--"]
+    return Confined([*cmd, *limits, *argv], full_env, cwd, sandboxed)
+
+
+def run_sandboxed(
+    argv: Sequence[str],
+    *,
+    project: Path,
+    timeout: float,
+    cpu_seconds: int,
+    memory_mb: int,
+    env: Mapping[str, str] | None = None,
+    allow_network: bool = False,
+    extra_ro: Sequence[Path] = (),
+    extra_rw: Sequence[Path] = (),
+    cwd: Path | None = None,
+    read_only: Sequence[str] = (".git",),
+    file_mb: int = 512,
+    output_cap: int = OUTPUT_CAP,
+    mode: str | None = None,
+) -> SandboxResult:
+    """Runs ``argv`` confined to ``project`` (see ``confine``); a misbehaving program is reported,
+    never raised."""
+    confined = confine(
+        argv, project=project, cpu_seconds=cpu_seconds, memory_mb=memory_mb, env=env, allow_network=allow_network,
+        extra_ro=extra_ro, extra_rw=extra_rw, cwd=cwd, read_only=read_only, file_mb=file_mb, mode=mode,
+    )  # fmt: skip
+    done = run_capped(confined.argv, env=confined.env, cwd=confined.cwd, timeout=timeout, cap=output_cap)
     return SandboxResult(
         returncode=done.returncode,
         stdout=done.stdout,
         stderr=done.stderr,
         timed_out=done.timed_out,
-        killed_reason=_killed_reason(done.returncode, done.stderr, done.timed_out, sandboxed),
+        killed_reason=_killed_reason(done.returncode, done.stderr, done.timed_out, confined.sandboxed),
         duration_s=done.duration_s,
     )

@@ -1,0 +1,83 @@
+"""``agentco di``: the Data Interpreter from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agentco.cli.common import err_console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("di")(di)
+
+
+def di(
+    request: Annotated[str, typer.Argument(help="what to find out, e.g. 'Which region grew fastest? Plot it.'")],
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", help="a data file (repeatable); copied read-only")
+    ] = None,
+    workspace: Annotated[Path | None, typer.Option("--workspace", help="where the output folder goes")] = None,
+    project_name: Annotated[str | None, typer.Option("--project-name", help="the output folder's name")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="provider:model")] = None,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, max=20, help="tasks in the plan")] = None,
+    investment: Annotated[float | None, typer.Option("--investment", help="budget in US dollars")] = None,
+    confirm: Annotated[bool, typer.Option("--confirm", help="show the plan and wait for approval")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON on stdout")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="don't stream what the model writes")] = False,
+) -> None:
+    """Answer a question about data: plan, run code in a sandboxed Jupyter kernel, report with charts."""
+    from agentco.cli.common import settings_from_cli
+    from agentco.cli.session import execute
+    from agentco.runtime import DiRequest, start_run
+    from agentco.store.redact import redact_secret_shapes
+
+    request, secrets = redact_secret_shapes(request)
+    if secrets:
+        err_console().print(
+            f"[yellow]warning: the request held {secrets} value(s) shaped like a key; each is redacted.[/]"
+        )
+    settings = settings_from_cli(model=model, max_budget=investment, workspace=workspace)
+    run = DiRequest.build(
+        idea=request, data=[str(p) for p in data or []], model=model, investment=investment, max_steps=max_steps,
+        project_name=project_name, workspace=str(workspace) if workspace else None,
+    )  # fmt: skip
+    reviewer = TerminalReviewer() if confirm else None
+    execute(
+        lambda events: start_run(settings, run, events=events, reviewer=reviewer),
+        quiet=quiet or as_json,
+        as_json=as_json,
+    )
+
+
+class TerminalReviewer:
+    """The review gate at the terminal: approve, edit (type the plan again), feedback, or abort."""
+
+    async def review(self, message: Any) -> Any:
+        from agentco.core.message import Message
+        from agentco.core.review import Verdict
+
+        console = err_console()
+        console.print(f"[bold]{message.sent_from} proposes:[/]")
+        console.print(message.content, markup=False, highlight=False)
+        choice = await asyncio.to_thread(typer.prompt, "approve / edit / feedback / abort", default="approve", err=True)
+        choice = choice.strip().lower()
+        if choice.startswith("ab"):
+            raise KeyboardInterrupt
+        if choice.startswith("e"):
+            console.print("Type the plan, one task a line ('1. [load] Read the CSV'), then an empty line:")
+            lines = []
+            while line := (await asyncio.to_thread(input)).strip():
+                lines.append(line)
+            return (
+                Verdict.edit(Message("\n".join(lines), sent_from="user", cause_by=message.cause_by))
+                if lines
+                else Verdict.approve()
+            )
+        if choice.startswith("f"):
+            feedback = await asyncio.to_thread(typer.prompt, "what should change", err=True)
+            return Verdict.reject(feedback) if feedback.strip() else Verdict.approve()
+        return Verdict.approve()

@@ -1,0 +1,273 @@
+"""The Data Interpreter with the scripted analyst (``fake:sales``) and a real kernel in the sandbox:
+state carried between cells, charts as files, a valid notebook, the fix loop, cells past their time
+limit, a kill and a resume, and a kernel that can neither reach the network nor write outside its folder."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agentco.config import DiSettings, LLMSettings, Settings
+from agentco.di.environment import ensure_environment, python_of
+from agentco.di.kernel import SandboxKernel
+from agentco.events import CELL
+from agentco.runtime import DiRequest, start_run
+from agentco.sandbox import is_available
+from agentco.testing.analyst import ANALYSES, SALES, SALES_CSV, AnalysisScript
+
+pytestmark = pytest.mark.skipif(not is_available(), reason="bubblewrap cannot run here")
+ENV_DIR = Path.home() / ".cache" / "agentco" / "envs"
+REQUEST = "Which region of data/sales.csv grew fastest? Plot monthly revenue. Answer as @fastest_region[name]."
+
+
+@pytest.fixture(scope="session")
+def ds_python() -> Path:
+    """The data-science environment (created once per machine; minutes the first time)."""
+    return python_of(ensure_environment(ENV_DIR))
+
+
+@pytest.fixture
+def asked(monkeypatch) -> list:
+    """Every request the scripted analyst is asked, in order."""
+    from agentco.testing import analyst
+
+    requests, reply = [], analyst.AnalysisScript.reply
+
+    def spy(self, request):
+        requests.append(request)
+        return reply(self, request)
+
+    monkeypatch.setattr(analyst.AnalysisScript, "reply", spy)
+    return requests
+
+
+def settings(tmp_path: Path, model: str = "fake:sales", **di: object) -> Settings:
+    return Settings(llm=LLMSettings(model=model), workspace=tmp_path / "ws", di=DiSettings(env_dir=ENV_DIR, **di))
+
+
+def sales_file(tmp_path: Path) -> Path:
+    path = tmp_path / "sales.csv"
+    path.write_text(SALES_CSV)
+    return path
+
+
+def run(tmp_path: Path, *, model: str = "fake:sales", events=(), **di: object):
+    request = DiRequest.build(idea=REQUEST, data=[str(sales_file(tmp_path))], project_name="sales")
+    return asyncio.run(start_run(settings(tmp_path, model, **di), request, events=events))
+
+
+def test_a_three_task_plan_runs_in_one_kernel_and_leaves_notebook_charts_and_answer(tmp_path, ds_python):
+    import nbformat
+
+    cells = []
+    outcome = run(tmp_path, events=[lambda e: cells.append(e.data) if e.kind == CELL else None])
+    folder = tmp_path / "ws" / "sales"
+    assert outcome.status == "answered" and outcome.project == folder
+    # task 2's first version used an undefined name; the fix (second attempt) used task 1's df
+    assert [(c["task"], c["attempt"], c["status"]) for c in cells] == [
+        ("1", 1, "ok"), ("2", 1, "error"), ("2", 2, "ok"), ("3", 1, "ok")]  # fmt: skip
+    assert "NameError" in cells[1]["shown"] and "dff" in cells[1]["shown"]
+    assert "fastest: east (+9.0 a month)" in cells[2]["shown"]
+    nb = nbformat.read(folder / "notebook.ipynb", as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) == 4 and all(c.outputs for c in code)
+    charts = sorted(p.name for p in (folder / "charts").iterdir())
+    assert charts == ["task-3-1-1.png"] and (folder / "charts" / charts[0]).read_bytes().startswith(b"\x89PNG")
+    answer = json.loads((folder / "answer.json").read_text())
+    assert answer["values"] == {"fastest_region": "east"} and answer["status"] == "answered"
+    report = (folder / "report.md").read_text()
+    assert "![charts/task-3-1-1.png](charts/task-3-1-1.png)" in report and "@fastest_region[east]" in report
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=folder, capture_output=True, text=True).stdout
+    assert [line.split(":")[0] for line in log.splitlines()[::-1][:3]] == [
+        "Task 1 (done)",
+        "Task 2 (done)",
+        "Task 3 (done)",
+    ]
+    assert (folder / "data" / "sales.csv").read_text() == SALES_CSV
+
+
+def test_the_fix_prompt_carries_the_error_the_failing_line_and_the_kernel_names(tmp_path, ds_python, asked):
+    run(tmp_path)
+    fix = next(r for r in asked if r.schema_name == "fix 2")
+    prompt = fix.messages[-1]["content"]
+    assert "NameError: name 'dff' is not defined" in prompt
+    assert "The failing line of the cell: slopes = dff.groupby" in prompt
+    assert "df: DataFrame" in prompt and "pd: module" in prompt
+
+
+def test_a_rewrite_identical_to_the_failed_cell_is_refused_before_it_runs(tmp_path, ds_python, monkeypatch):
+    stuck = AnalysisScript(
+        plan=[{"id": "1", "instruction": "Print an undefined name", "type": "analyse"}],
+        cells={"1": ["print(undefined_name)\n"]},  # every version the same
+        answer="No answer.",
+    )
+    monkeypatch.setitem(ANALYSES, "stuck", stuck)
+    cells = []
+    outcome = run(tmp_path, model="fake:stuck", replans=0,
+                  events=[lambda e: cells.append(e.data) if e.kind == CELL else None])  # fmt: skip
+    assert outcome.status == "failed"
+    assert len(cells) == 1  # the same code was never run twice
+    assert any("fix 1" in note and "no usable answer" in note for note in outcome.notes)
+
+
+def test_an_endless_cell_is_interrupted_at_its_limit_and_the_kernel_goes_on(tmp_path, ds_python, monkeypatch):
+    looping = AnalysisScript(
+        plan=[
+            {"id": "1", "instruction": "Load the data", "type": "load"},
+            {"id": "2", "instruction": "Loop", "type": "analyse"},
+        ],
+        cells={
+            "1": ['import pandas as pd\ndf = pd.read_csv("data/sales.csv")\n'],
+            "2": ["while True:\n    pass\n", "print(len(df))\n"],
+        },  # fmt: skip
+        answer="18 rows.",
+    )
+    monkeypatch.setitem(ANALYSES, "looping", looping)
+    cells = []
+    started = time.monotonic()
+    outcome = run(tmp_path, model="fake:looping", cell_timeout=3,
+                  events=[lambda e: cells.append(e.data) if e.kind == CELL else None])  # fmt: skip
+    assert [c["status"] for c in cells] == ["ok", "timeout", "ok"]
+    assert "ran past its limit of 3 s" in cells[1]["shown"]
+    assert cells[2]["shown"].strip() == "18"  # df from the first cell survived the interrupt
+    assert outcome.status == "answered" and time.monotonic() - started < 120
+
+
+def test_a_dead_kernel_is_restarted_and_the_good_cells_replayed(tmp_path, ds_python):
+    folder = tmp_path / "k"
+    folder.mkdir()
+    with SandboxKernel(folder, ds_python, read_only=()) as kernel:
+        assert kernel.execute("x = 41", timeout=30).ok
+        died = kernel.execute("import os\nos._exit(3)", timeout=30)
+        assert died.status == "died" and died.restarted and kernel.starts == 2
+        assert kernel.execute("print(x)", timeout=30).status == "error"  # state gone until replayed
+        assert (
+            kernel.execute("x = 41", timeout=30).ok
+            and "42" in kernel.execute("print(x + 1)", timeout=30).outputs[0]["text"]
+        )
+
+
+def test_the_kernel_cannot_reach_the_network_or_write_outside_its_folder(tmp_path, ds_python, monkeypatch):
+    monkeypatch.setenv("AGENTCO_TEST_API_KEY", "sk-not-for-the-kernel")
+    folder, outside = tmp_path / "k", tmp_path / "elsewhere" / "marker.txt"
+    folder.mkdir()
+    outside.parent.mkdir()  # a real folder on the host, beside the kernel's
+    code = f"""
+import socket, pathlib
+results = []
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=3); results.append("net: open")
+except OSError as exc:
+    results.append("net: blocked")
+for target in [{str(outside)!r}, {str(Path.home() / "agentco-marker")!r}]:
+    try:
+        pathlib.Path(target).write_text("escaped"); results.append("write: open")
+    except OSError:
+        results.append("write: blocked")
+print(results)
+"""
+    with SandboxKernel(folder, ds_python, read_only=()) as kernel:
+        run_ = kernel.execute(code, timeout=30)
+        env = kernel.execute(
+            "import os; print(sorted(k for k in os.environ if 'KEY' in k or 'TOKEN' in k))", timeout=30
+        )
+    assert run_.ok, run_.outputs
+    assert run_.outputs[0]["text"].strip() == "['net: blocked', 'write: blocked', 'write: blocked']"
+    assert not outside.exists() and not (Path.home() / "agentco-marker").exists()
+    assert env.outputs[0]["text"].strip() == "[]"
+
+
+def test_a_killed_run_resumes_with_recorded_cells_replayed_and_no_repeated_call(tmp_path, ds_python):
+    data = sales_file(tmp_path)
+    calls = tmp_path / "calls.log"
+    env = {**os.environ, "AGENTCO_FAKE_CALL_LOG": str(calls), "AGENTCO_DI__ENV_DIR": str(ENV_DIR)}
+    argv = [sys.executable, "-m", "agentco", "di", REQUEST, "--data", str(data), "--model", "fake:sales?delay=1.5",
+            "--workspace", "ws", "--project-name", "sales", "-q"]  # fmt: skip
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180  # the first call waits for the kernel's environment
+    while not (calls.exists() and "cell 2" in calls.read_text()):
+        assert time.monotonic() < deadline and proc.poll() is None, (
+            proc.stderr.read() if proc.poll() is not None else ""
+        )
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = calls.read_text().splitlines()
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "ws" / ".agentco" / "runs.db") as db:
+        (run_id,) = db.execute("SELECT id FROM runs").fetchone()
+    done = subprocess.run([sys.executable, "-m", "agentco", "resume", run_id, "--workspace", "ws", "-q"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    after = calls.read_text().splitlines()[len(before) :]
+    assert not set(after) & set(before[:-1])  # only the call the kill interrupted may be asked again
+    assert json.loads((tmp_path / "ws" / "sales" / "answer.json").read_text())["values"] == {"fastest_region": "east"}
+    import nbformat
+
+    nb = nbformat.read(tmp_path / "ws" / "sales" / "notebook.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert code[0] == SALES.cells["1"][0] and len(code) == 4  # the recorded cells, run again, once each
+
+
+def test_bad_requests_are_clear_errors(tmp_path):
+    from cli_probe import agentco, clear, snapshot
+
+    before = snapshot(tmp_path)
+    for argv, words in [
+        (["di", ""], "say what to find out"),
+        (["di", "mean of x", "--data", "gone.csv", "--model", "fake:sales", "--workspace", "ws"], "no data file"),
+        (["di", "mean of x", "--max-steps", "0"], "--max-steps"),
+    ]:
+        done = agentco(*argv, cwd=tmp_path)
+        assert done.returncode == 2 and words in clear(done), done.stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_the_plan_goes_through_the_review_gate(tmp_path, ds_python, asked):
+    """Feedback asks for a new plan (the feedback is in its prompt); an edit replaces the plan."""
+    from agentco.core.message import Message
+    from agentco.core.review import Verdict
+
+    class Scripted:
+        def __init__(self):
+            self.seen = []
+
+        async def review(self, message):
+            self.seen.append(message.content)
+            if len(self.seen) == 1:
+                return Verdict.reject("skip the chart")
+            return Verdict.edit(Message("1. [load] Load data/sales.csv into df\n2. [analyse] Find the fastest region"))
+
+    reviewer = Scripted()
+    request = DiRequest.build(idea=REQUEST, data=[str(sales_file(tmp_path))], project_name="sales")
+    outcome = asyncio.run(start_run(settings(tmp_path), request, reviewer=reviewer))
+    assert len(reviewer.seen) == 2 and "[plot] Plot monthly revenue" in reviewer.seen[0]
+    plans = [r for r in asked if r.schema_name == "plan"]
+    assert len(plans) == 2 and "skip the chart" in plans[1].messages[-1]["content"]
+    assert outcome.status == "answered" and not (tmp_path / "ws" / "sales" / "charts").exists()
+    assert "Find the fastest region" in (tmp_path / "ws" / "sales" / "report.md").read_text()
+
+
+def test_confirm_at_the_terminal_takes_an_edited_plan(tmp_path, ds_python):
+    data = sales_file(tmp_path)
+    env = {**os.environ, "AGENTCO_DI__ENV_DIR": str(ENV_DIR)}
+    typed = "edit\n1. [load] Load data/sales.csv into df\n2. [analyse] Find the fastest region\n\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "agentco", "di", REQUEST, "--data", str(data), "--model", "fake:sales", "--workspace",
+         "ws", "--project-name", "sales", "--confirm", "--json"],
+        cwd=tmp_path, env=env, input=typed, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "[plot] Plot monthly revenue" in done.stderr  # the proposed plan was shown
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "answered" and outcome["cells"] == 3  # task 2 took a fix; no plot task
