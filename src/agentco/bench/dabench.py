@@ -149,6 +149,7 @@ async def bare_answer(settings: Any, question: dict[str, Any], table: Path, work
     """One model call writes one script; it runs once in the sandbox; what it prints is the answer."""
     from agentco.bench.humaneval import extract_code
     from agentco.di.environment import ensure_environment, python_of
+    from agentco.di.steps import file_preview
     from agentco.llm.base import ChatRequest
     from agentco.runtime import open_client
     from agentco.sandbox import run_sandboxed
@@ -156,7 +157,8 @@ async def bare_answer(settings: Any, question: dict[str, Any], table: Path, work
 
     started = time.monotonic()
     llm = open_client(settings, ready=True)[0]
-    prompt = render("bench/dabench_bare.j2", request=request_for(question))
+    prompt = render("bench/dabench_bare.j2", request=request_for(question), path=f"data/{table.name}",
+                    preview=file_preview(table))  # fmt: skip
     response, error, timed_out = "", None, False
     try:
         completion = await llm.complete(ChatRequest([{"role": "user", "content": prompt}], temperature=0.0, schema_name="script",

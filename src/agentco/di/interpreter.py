@@ -20,7 +20,7 @@ from agentco.core.ending import announce_failure
 from agentco.di import steps
 from agentco.di.kernel import KernelLimits, SandboxKernel
 from agentco.di.notebook import Cell, TaskResult, answer_pairs, charts_of, notebook
-from agentco.di.schemas import Plan, PlanTask, normalise
+from agentco.di.schemas import WHOLE_REQUEST, Plan, PlanTask, normalise
 from agentco.errors import ModelOutputError
 from agentco.events import CELL, NOTE, RUN_FINISHED, RUN_STARTED, STAGE_FINISHED, EventBus
 from agentco.llm.client import LLMClient
@@ -104,7 +104,7 @@ class Interpreter:
         self.request, self.options, self.llm, self.events, self.reviewer = request, options, llm, events, reviewer
         self.folder: Any = None
         self.kernel: Any = None
-        self.plan = Plan(tasks=[PlanTask(id="1", instruction=request, type="answer")])
+        self.plan = Plan(tasks=[PlanTask(id="1", instruction=WHOLE_REQUEST, type="answer")])
         self.cells: list[Cell] = []
         self.results: dict[str, TaskResult] = {}
         self.notes: list[str] = []

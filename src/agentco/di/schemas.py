@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 TaskType = Literal["load", "clean", "analyse", "plot", "model", "answer"]
+WHOLE_REQUEST = "Do what the request asks, and print the results"
+"""The one task of the plan a model could not write (the request itself is in every prompt)."""
 
 
 class PlanTask(BaseModel):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from agentco.core.message import Message
 from agentco.di.environment import ensure_environment, python_of
 from agentco.di.notebook import ANSWER_PAIR, answer_pairs
-from agentco.di.schemas import Plan, PlanTask, code_problem, tidy_code, tidy_plan
+from agentco.di.schemas import WHOLE_REQUEST, Plan, PlanTask, code_problem, tidy_code, tidy_plan
 from agentco.errors import ConfigError, ModelOutputError
 from agentco.events import NOTE, PLAN, PROJECT_OPENED, EventBus
 from agentco.llm.structured import JsonOutput, TextOutput, generate
@@ -79,16 +79,18 @@ def _free_name(workspace: Path, request: str) -> str:
 def data_files(session: Interpreter) -> list[dict[str, str]]:
     """Each data file's path in the folder and its first lines (the model writes better code when it
     has seen the columns; the files are the user's, read on the host, never generated code)."""
-    files = []
-    for path in sorted((session.folder.root / "data").glob("*")):
-        try:
-            with path.open(encoding="utf-8", errors="replace") as handle:
-                lines = [next(handle, "")[:PREVIEW_WIDTH].rstrip("\n") for _ in range(PREVIEW_LINES)]
-            preview = "\n".join(line for line in lines if line)
-        except OSError:
-            preview = ""
-        files.append({"path": f"data/{path.name}", "preview": preview})
-    return files
+    return [
+        {"path": f"data/{p.name}", "preview": file_preview(p)} for p in sorted((session.folder.root / "data").glob("*"))
+    ]
+
+
+def file_preview(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            lines = [next(handle, "")[:PREVIEW_WIDTH].rstrip("\n") for _ in range(PREVIEW_LINES)]
+    except OSError:
+        return ""
+    return "\n".join(line for line in lines if line)
 
 
 def _context(session: Interpreter) -> dict[str, Any]:
@@ -154,7 +156,7 @@ async def _ask_plan(session: Interpreter, *, failed: str = "", feedback: str = "
         return generation.value
     except ModelOutputError as exc:
         session.ask_failed("the plan", exc)
-        return Plan(tasks=[PlanTask(id=f"{len(session.results) + 1}", instruction=session.request, type="answer")])
+        return Plan(tasks=[PlanTask(id=f"{len(session.results) + 1}", instruction=WHOLE_REQUEST, type="answer")])
 
 
 async def replan(session: Interpreter, task: PlanTask, result: TaskResult) -> list[PlanTask] | None:
