@@ -271,3 +271,12 @@ def test_confirm_at_the_terminal_takes_an_edited_plan(tmp_path, ds_python):
     assert "[plot] Plot monthly revenue" in done.stderr  # the proposed plan was shown
     outcome = json.loads(done.stdout)
     assert outcome["status"] == "answered" and outcome["cells"] == 3  # task 2 took a fix; no plot task
+
+
+def test_an_answer_value_no_cell_printed_is_flagged():
+    from agentco.di.notebook import unsupported
+
+    printed = "mean: 3.71428\nregion: east\n@count[18]"
+    assert unsupported("@mean[3.714] @region[east] @count[18]", printed) == []
+    assert unsupported("@mean[3.715] @region[west] @count[18.0]", printed) == ["mean", "region"]
+    assert unsupported("@mean[5]", printed) == ["mean"] and unsupported("@mean[4]", printed) == []  # 3.71 rounds to 4

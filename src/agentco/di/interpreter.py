@@ -109,6 +109,8 @@ class Interpreter:
         self.results: dict[str, TaskResult] = {}
         self.notes: list[str] = []
         self.replans_left = options.replans
+        self.unsupported: list[str] = []
+        """Answer pairs whose value no cell printed (the model may have made them up)."""
 
     async def run(self) -> str:
         self.plan = await steps.make_plan(self)
@@ -158,6 +160,9 @@ class Interpreter:
             self.kernel.execute(cell.code, timeout=self.options.cell_timeout)
         self.note(f"the kernel was restarted; {len(done)} earlier cell(s) were run again to rebuild its state")
 
+    def plan_task(self, task_id: str) -> PlanTask:
+        return next((t for t in self.plan.tasks if t.id == task_id), PlanTask(id=task_id, instruction="(unknown)"))
+
     def names(self) -> str:
         return steps.kernel_names(self.kernel)
 
@@ -192,7 +197,7 @@ class Interpreter:
         status = "answered" if len(done) == len(self.results) else "partial" if done else "failed"
         values = answer_pairs(answer)
         self.write_outputs(answer)
-        data = {"request": self.request, "answer": answer, "values": values, "status": status,
+        data = {"request": self.request, "answer": answer, "values": values, "unsupported": self.unsupported, "status": status,
                 "tasks": {tid: r.status for tid, r in self.results.items()}}  # fmt: skip
         self.folder.write("answer.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         summary = {"status": status, **self.llm.meter.summary(), "wall_s": wall_s, "tests_passed": None,

@@ -88,3 +88,24 @@ def _as_msg(output: dict[str, Any]) -> dict[str, Any]:
 def answer_pairs(text: str) -> dict[str, str]:
     """``@name[value]`` pairs, the last value of a repeated name kept."""
     return {name: value for name, value in ANSWER_PAIR.findall(text)}
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def unsupported(answer: str, printed: str) -> list[str]:
+    """The ``@name[value]`` pairs of an answer whose value no cell printed: a number counts as
+    printed when a printed number rounds to it at the answer's decimals, a text when it appears."""
+    numbers = [float(x) for x in _NUMBER.findall(printed)]
+    found = []
+    for name, value in answer_pairs(answer).items():
+        try:
+            number = float(value)
+        except ValueError:
+            if value.strip() not in printed:
+                found.append(name)
+            continue
+        decimals = len(value.split(".")[1]) if "." in value else 0
+        if not any(abs(x - number) <= 0.5 * 10**-decimals + 1e-9 for x in numbers):
+            found.append(name)
+    return found

@@ -1,16 +1,18 @@
 """A cell's outputs as the model reads them, within a stated size.
 
 The rule (the model is told what was cut): printed text keeps its first ``HEAD`` and last ``TAIL``
-characters; a traceback keeps its last ``FRAMES`` frames and the error line; a table or an image
-is named, not shown (an image is saved under ``charts/``)."""
+characters; a traceback keeps the cell's own frames (the line that failed, marked), says how many
+frames inside libraries were cut (only the last is kept, when the cell has none: a syntax error),
+and ends with the error line; a table or an image is named, not shown (an image is saved under
+``charts/``)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-HEAD, TAIL, FRAMES = 1200, 600, 3
-_FRAME_START = re.compile(r"^(Cell In\[|File |\s*File \")", re.M)
+HEAD, TAIL = 1200, 600
+_CELL_FRAME = ("Cell In[", "Input In [")
 
 
 def clip(text: str, head: int = HEAD, tail: int = TAIL) -> str:
@@ -21,13 +23,14 @@ def clip(text: str, head: int = HEAD, tail: int = TAIL) -> str:
 
 
 def error_text(output: dict[str, Any], code: str = "") -> str:
-    """The error as the model needs it: type, message, the failing line of the cell, last frames."""
-    frames = [f for f in output.get("traceback", []) if f.strip()]
-    kept = frames[-FRAMES:]
-    lines = []
+    """The error as the model needs it: the cell's frames, the failing line, the type and message."""
+    frames = [f for f in output.get("traceback", [])[:-1] if f.strip() and not set(f.strip()) <= {"-"}]
+    frames = [f for f in frames if not f.lstrip().startswith(str(output.get("ename", "Error")) + " ")]
+    own = [f for f in frames if f.lstrip().startswith(_CELL_FRAME)]
+    kept = own or frames[-1:]
+    lines = [clip(f, 500, 300) for f in kept]
     if len(frames) > len(kept):
-        lines.append(f"[{len(frames) - len(kept)} earlier traceback frames cut]")
-    lines += [clip(f, 500, 300) for f in kept]
+        lines.append(f"[{len(frames) - len(kept)} traceback frames inside libraries cut]")
     failing = failing_line(frames, code)
     if failing:
         lines.append(f"The failing line of the cell: {failing}")
@@ -38,7 +41,7 @@ def error_text(output: dict[str, Any], code: str = "") -> str:
 def failing_line(frames: list[str], code: str) -> str | None:
     """The line of the cell the traceback points at (IPython marks it ``----> N``)."""
     for frame in frames:
-        if frame.lstrip().startswith(("Cell In[", "Input In [")):
+        if frame.lstrip().startswith(_CELL_FRAME):
             marked = re.search(r"^-+>\s*(\d+)", frame, re.M)
             if marked and code:
                 number = int(marked[1])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentco.core.message import Message
 from agentco.di.environment import ensure_environment, python_of
-from agentco.di.notebook import ANSWER_PAIR, answer_pairs
+from agentco.di.notebook import ANSWER_PAIR, answer_pairs, unsupported
 from agentco.di.schemas import WHOLE_REQUEST, Plan, PlanTask, code_problem, tidy_code, tidy_plan
 from agentco.errors import ConfigError, ModelOutputError
 from agentco.events import NOTE, PLAN, PROJECT_OPENED, EventBus
@@ -30,11 +30,19 @@ PREVIEW_LINES, PREVIEW_WIDTH = 5, 200
 CODE_TOKENS = 768
 """A cell is short; a reply that runs on is cut here (about a minute on the local model)."""
 _NAMES_MARK = "__agentco_names__"
-_NAMES_CODE = (
-    "import json as _agentco_json\n"
-    f"print({_NAMES_MARK!r} + _agentco_json.dumps(sorted(f'{{k}}: {{type(v).__name__}}' for k, v in globals().items()"
-    " if not k.startswith('_') and k not in ('In', 'Out', 'get_ipython', 'exit', 'quit', 'open'))[:60]))"
-)
+_NAMES_CODE = f"""
+import json as _agentco_json
+def _agentco_describe(value):
+    kind = type(value).__name__
+    columns, shape = getattr(value, "columns", None), getattr(value, "shape", None)
+    if columns is not None and shape is not None and len(shape) == 2:
+        return f"{{kind}} {{shape[0]}}x{{shape[1]}}, columns {{[str(c) for c in columns][:30]!r}}"
+    return kind
+print({_NAMES_MARK!r} + _agentco_json.dumps(sorted(
+    f"{{k}}: {{_agentco_describe(v)}}" for k, v in globals().items()
+    if not k.startswith("_") and k not in ("In", "Out", "get_ipython", "exit", "quit", "open"))[:60]))
+"""
+"""Lists the kernel's names with their types, and a table's size and columns (exact, spaces included)."""
 
 
 # --- the folder and the kernel's environment ----------------------------------------------------
@@ -163,7 +171,8 @@ async def replan(session: Interpreter, task: PlanTask, result: TaskResult) -> li
     """New tasks for the rest of the work after ``task`` could not be fixed (None: keep the old ones)."""
     failed = f"{task.instruction}\nIts last error:\n{result.shown[-800:]}"
     plan = await make_plan(session, failed=failed)
-    fresh = [t for t in plan.tasks if t.id not in session.results]
+    done = {session.plan_task(tid).instruction for tid, r in session.results.items() if r.status == "done"}
+    fresh = [t for t in plan.tasks if t.instruction not in done]  # a task already done is not done again
     for number, t in enumerate(fresh, 1):
         t.id = f"{task.id}.{number}"  # ids never collide with the tasks already run
     if not fresh:
@@ -178,8 +187,13 @@ async def write_code(session: Interpreter, task: PlanTask, tried: set[str]) -> s
     cells = [{"code": c.code, "shown": c.shown[-600:]} for c in session.cells if c.run.ok]
     prompt = render("di/code.j2", **_context(session), plan=session.plan.tasks, done_ids=set(session.results),
                     cells=cells, names=session.names() if cells else "", task=task,
-                    answer_format=has_answer_format(session.request))  # fmt: skip
+                    answer_format=has_answer_format(session.request) and answers(session, task))  # fmt: skip
     return await _ask_code(session, prompt, f"cell {task.id}", tried)
+
+
+def answers(session: Interpreter, task: PlanTask) -> bool:
+    """Whether the task is the one that gives the answer (typed so, or the plan's last)."""
+    return task.type == "answer" or task.id == session.plan.tasks[-1].id
 
 
 async def fix_code(session: Interpreter, task: PlanTask, cell: Cell, tried: set[str]) -> str | None:
@@ -213,7 +227,7 @@ def kernel_names(kernel: SandboxKernel) -> str:
                 names = json.loads(out["text"].split(_NAMES_MARK, 1)[1].splitlines()[0])
             except (ValueError, IndexError):
                 return ""
-            return ", ".join(str(n)[:60] for n in names if isinstance(n, str))
+            return "; ".join(str(n)[:600] for n in names if isinstance(n, str))
     return ""
 
 
@@ -243,4 +257,7 @@ async def final_answer(session: Interpreter) -> str:
     if wanted and printed and not answer_pairs(answer):
         answer += "\n\n" + "\n".join(f"@{name}[{value}]" for name, value in printed.items())
         session.note("the answer had no @name[value] lines; the ones the cells printed were added")
+    if invented := unsupported(answer, "\n".join(c["shown"] for c in cells)):
+        session.unsupported = invented
+        session.note(f"the answer gives {', '.join(invented)}, which no cell printed: check it before using it")
     return answer
