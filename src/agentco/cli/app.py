@@ -86,8 +86,9 @@ def unknown_command(word: str) -> str:
 
 
 def blank_argument(args: list[str]) -> str | None:
-    """What to say of an empty or blank argument: an explicit empty value is never a silent default."""
-    flags = _flags()
+    """What to say of an empty or blank argument: an explicit empty value is never a silent default.
+    (The flags are looked up only when there is a blank argument: building the command tree twice on
+    every start would cost the CLI's start-up time.)"""
     for i, arg in enumerate(args):
         option, equals, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
         if not equals:
@@ -95,7 +96,7 @@ def blank_argument(args: list[str]) -> str | None:
         if value.strip():
             continue
         before = args[i - 1] if i else ""
-        option = option or (before if before.startswith("-") and "=" not in before and before not in flags else "")
+        option = option or (before if before.startswith("-") and "=" not in before and before not in _flags() else "")
         if option:
             return f"{option} was given an empty value: leave the option out to use the configured one, or give a value"
         commands = [a for a in args[:i] if a in COMMANDS]

@@ -35,6 +35,19 @@ def settings_from_cli(model: str | None = None, **overrides: Any) -> Settings:
     return load_settings(layer)
 
 
+def redacted(text: str, what: str) -> str:
+    """``text`` with key-shaped values replaced by [redacted], warning the user when there were any."""
+    from agentco.store.redact import redact_secret_shapes
+
+    text, secrets = redact_secret_shapes(text)
+    if secrets:
+        err_console().print(
+            f"[yellow]warning: the {what} held {secrets} value(s) shaped like an API key or token; each is "
+            "replaced by \\[redacted] and is neither sent to a model nor stored. Keep keys in the environment.[/]"
+        )
+    return text
+
+
 def exit_code_for(exc: BaseException) -> int:
     for cls in type(exc).__mro__:
         if cls.__name__ in EXIT_CODES:

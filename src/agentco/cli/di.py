@@ -30,16 +30,11 @@ def di(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="don't stream what the model writes")] = False,
 ) -> None:
     """Answer a question about data: plan, run code in a sandboxed Jupyter kernel, report with charts."""
-    from agentco.cli.common import settings_from_cli
+    from agentco.cli.common import redacted, settings_from_cli
     from agentco.cli.session import execute
     from agentco.runtime import DiRequest, start_run
-    from agentco.store.redact import redact_secret_shapes
 
-    request, secrets = redact_secret_shapes(request)
-    if secrets:
-        err_console().print(
-            f"[yellow]warning: the request held {secrets} value(s) shaped like a key; each is redacted.[/]"
-        )
+    request = redacted(request, "request")
     settings = settings_from_cli(model=model, max_budget=investment, workspace=workspace)
     run = DiRequest.build(
         idea=request, data=[str(p) for p in data or []], model=model, investment=investment, max_steps=max_steps,

@@ -38,21 +38,14 @@ def run(
     quiet: Quiet = False,
 ) -> None:
     """Turn an idea into a tested project (also: agentco "IDEA")."""
-    from agentco.cli.common import settings_from_cli
+    from agentco.cli.common import redacted, settings_from_cli
     from agentco.cli.session import execute
     from agentco.runtime import RunRequest, start_run
 
     if idea is None and replay is None:
         err_console().print('[red]say what to build: agentco "IDEA"[/]')
         raise typer.Exit(2)
-    from agentco.store.redact import redact_secret_shapes
-
-    idea, secrets = redact_secret_shapes(idea or "")
-    if secrets:
-        err_console().print(
-            f"[yellow]warning: the idea held {secrets} value(s) shaped like an API key or token; each is "
-            "replaced by \\[redacted] and is neither sent to a model nor stored. Keep keys in the environment.[/]"
-        )
+    idea = redacted(idea or "", "idea")
     settings = settings_from_cli(model=model, max_budget=investment, workspace=workspace)
     request = RunRequest.build(
         idea=idea,

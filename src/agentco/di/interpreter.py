@@ -39,7 +39,7 @@ class DiOptions:
     replans: int = 1
     cell_timeout: float = 120.0
     limits: KernelLimits = field(default_factory=KernelLimits)
-    env_dir: Path = Path.home() / ".cache" / "agentco" / "envs"
+    env_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "agentco" / "envs")
     output_attempts: int = 3
     temperature: float = 0.2
     max_tokens: int = 1024
