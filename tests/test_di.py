@@ -280,3 +280,73 @@ def test_an_answer_value_no_cell_printed_is_flagged():
     assert unsupported("@mean[3.714] @region[east] @count[18]", printed) == []
     assert unsupported("@mean[3.715] @region[west] @count[18.0]", printed) == ["mean", "region"]
     assert unsupported("@mean[5]", printed) == ["mean"] and unsupported("@mean[4]", printed) == []  # 3.71 rounds to 4
+
+
+def test_a_key_error_for_a_column_under_a_near_name_names_the_column_as_it_is(tmp_path, ds_python, asked, monkeypatch):
+    spaced = AnalysisScript(
+        plan=[{"id": "1", "instruction": "Print the mean wind speed", "type": "analyse"}],
+        cells={
+            "1": [
+                "import pandas as pd\ndf = pd.DataFrame({' WINDSPEED': [1.0, 3.0]})\nprint(df['windspeed'].mean())\n",
+                "print(df[' WINDSPEED'].mean())\n",
+            ]
+        },  # fmt: skip
+        answer="The mean is 2.0.",
+    )
+    monkeypatch.setitem(ANALYSES, "spaced", spaced)
+    outcome = run(tmp_path, model="fake:spaced")
+    fix = next(r for r in asked if r.schema_name == "fix 1").messages[-1]["content"]
+    assert "KeyError: 'windspeed'" in fix
+    assert "Hint: df has no column 'windspeed'; it has ' WINDSPEED'" in fix
+    assert outcome.status == "answered"
+
+
+def test_an_answer_value_written_into_the_code_goes_back_to_be_computed(tmp_path, ds_python, asked, monkeypatch):
+    typed = AnalysisScript(
+        plan=[{"id": "1", "instruction": "Find the fastest region and print the answer line", "type": "answer"}],
+        cells={
+            "1": [
+                'print("@fastest_region[name]")\n',  # the format's placeholder, copied
+                'import pandas as pd\ndf = pd.read_csv("data/sales.csv")\n'
+                's = df.groupby("region")["revenue"].apply(lambda s: s.diff().mean())\n'
+                'print(f"@fastest_region[{s.idxmax()}]")\n',
+            ]
+        },  # fmt: skip
+        answer="never asked",
+    )
+    monkeypatch.setitem(ANALYSES, "typed", typed)
+    outcome = run(tmp_path, model="fake:typed")
+    fix = next(r for r in asked if r.schema_name == "fix 1").messages[-1]["content"]
+    assert "@fastest_region[name]" in fix and "written into the code as text" in fix
+    assert outcome.answer == "@fastest_region[east]"
+    assert [r.schema_name for r in asked] == ["plan", "cell 1", "fix 1"]  # the printed line is the answer
+
+
+def test_the_answering_task_that_prints_no_answer_line_goes_back(tmp_path, ds_python, asked, monkeypatch):
+    silent = AnalysisScript(
+        plan=[{"id": "1", "instruction": "Print the answer", "type": "answer"}],
+        cells={
+            "1": ['print("@region[east]".replace("@region", "@fastest"))\n', 'print("@fastest_region[" + "east]")\n']
+        },
+        answer="never asked",
+    )
+    monkeypatch.setitem(ANALYSES, "silent", silent)
+    run(tmp_path, model="fake:silent")
+    fix = next(r for r in asked if r.schema_name == "fix 1").messages[-1]["content"]
+    assert "printed no line for @fastest_region (it printed @fastest" in fix
+
+
+def test_a_run_stops_fixing_at_its_model_call_limit_and_still_answers(tmp_path, ds_python, asked, monkeypatch):
+    failing = AnalysisScript(
+        plan=[
+            {"id": "1", "instruction": "Fail", "type": "analyse"},
+            {"id": "2", "instruction": "Fail", "type": "analyse"},
+        ],
+        cells={"1": [f"raise ValueError({n})\n" for n in range(20)], "2": ["print(2)\n"]},
+        answer="Nothing could be computed.",
+    )
+    monkeypatch.setitem(ANALYSES, "failing", failing)
+    outcome = run(tmp_path, model="fake:failing", max_calls=4, fix_attempts=10, replans=3)
+    assert [r.schema_name for r in asked] == ["plan", "cell 1", "fix 1", "fix 1", "answer"]
+    assert any("(di.max_calls)" in note and "no more fixes" in note for note in outcome.notes)
+    assert outcome.answer == "Nothing could be computed." and outcome.status == "failed"

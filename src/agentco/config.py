@@ -73,6 +73,7 @@ class DiSettings(BaseModel):
     max_steps: int = Field(5, ge=1, le=20, description="tasks in a plan")
     fix_attempts: int = Field(2, ge=0, description="rewrites of a failing cell before replanning")
     replans: int = Field(1, ge=0, description="new plans after a task that could not be fixed")
+    max_calls: int = Field(15, ge=2, description="model calls before a run stops planning and fixing, and answers")
     cell_timeout: float = Field(120, gt=0, description="seconds a cell may run before it is interrupted")
     memory_mb: int = Field(4096, ge=256, description="the kernel's memory (address space) limit")
     cpu_seconds: int = Field(1800, ge=10, description="CPU seconds for a kernel's whole life")
@@ -282,6 +283,7 @@ sandbox_timeout: 300          # seconds a project's test run may take
 #   max_steps: 5                     # tasks in a plan
 #   fix_attempts: 2                  # rewrites of a failing cell before it replans
 #   replans: 1
+#   max_calls: 15                    # model calls before it stops fixing and answers with what it has
 #   cell_timeout: 120                # seconds per cell, then it is interrupted
 #   memory_mb: 4096                  # the kernel's memory limit
 #   cpu_seconds: 1800                # CPU seconds for a kernel's whole life

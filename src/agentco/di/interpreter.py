@@ -37,6 +37,8 @@ class DiOptions:
     max_steps: int = 5
     fix_attempts: int = 2
     replans: int = 1
+    max_calls: int = 15
+    """Model calls a run makes before it stops planning and fixing and answers with what it has."""
     cell_timeout: float = 120.0
     limits: KernelLimits = field(default_factory=KernelLimits)
     env_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "agentco" / "envs")
@@ -115,30 +117,44 @@ class Interpreter:
     async def run(self) -> str:
         self.plan = await steps.make_plan(self)
         queue = list(self.plan.tasks)
-        while queue:
+        while queue and not self.spent(f"{len(queue)} task(s) not started"):
             task = queue.pop(0)
             result = await self.work_on(task)
             self.finish_task(task, result)
-            if result.status == "failed" and self.replans_left > 0:
+            if result.status == "failed" and self.replans_left > 0 and not self.spent("no replan"):
                 self.replans_left -= 1
                 queue = await steps.replan(self, task, result) or queue
         return await steps.final_answer(self)
 
     async def work_on(self, task: PlanTask) -> TaskResult:
-        """Write the task's cell and run it; a failing cell goes back with its error, a bounded
-        number of times, and a rewrite identical to a failed cell is refused before it runs."""
+        """Write the task's cell and run it; a failing cell goes back with what went wrong, a bounded
+        number of times, and a rewrite identical to a failed cell is refused before it runs. A cell
+        that ran is checked too (``steps.cell_problem``); if it never passes its check, the last
+        cell that ran is the task's result."""
         tried: set[str] = set()
         code = await steps.write_code(self, task, tried)
         attempt, cell = 0, None
         while code is not None and attempt <= self.options.fix_attempts:
             attempt += 1
             cell = await self.execute(task, attempt, code)
-            if cell.run.ok:
+            problem = await steps.cell_problem(self, task, cell)
+            if problem is None:
                 return TaskResult("done", attempt, code, cell.shown, cell.charts)
             tried.add(normalise(code))
-            code = await steps.fix_code(self, task, cell, tried) if attempt <= self.options.fix_attempts else None
+            more = attempt <= self.options.fix_attempts and not self.spent("no more fixes")
+            code = await steps.fix_code(self, task, cell, problem, tried) if more else None
+        if cell is not None and cell.run.ok:
+            self.note(f"task {task.id}: kept its last cell, which ran but did not pass its check")
+            return TaskResult("done", attempt, cell.code, cell.shown, cell.charts)
         shown = cell.shown if cell else "no code could be written for this task"
         return TaskResult("failed", attempt, cell.code if cell else "", shown, cell.charts if cell else [])
+
+    def spent(self, what: str) -> bool:
+        """Whether the run has made its ``max_calls`` model calls (noted, with what it skips)."""
+        if self.llm.meter.llm_calls < self.options.max_calls:
+            return False
+        self.note(f"the run made its {self.options.max_calls} model calls (di.max_calls): {what}; answering now")
+        return True
 
     async def execute(self, task: PlanTask, attempt: int, code: str) -> Cell:
         run = await asyncio.to_thread(self.kernel.execute, code, timeout=self.options.cell_timeout)

@@ -3,6 +3,7 @@ model (plan, code, fix, answer), with the fallback each one takes when the model
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentco.core.message import Message
+from agentco.di.checks import answer_problem, key_hints
 from agentco.di.environment import ensure_environment, python_of
 from agentco.di.notebook import ANSWER_PAIR, answer_pairs, unsupported
 from agentco.di.schemas import WHOLE_REQUEST, Plan, PlanTask, code_problem, tidy_code, tidy_plan
@@ -196,9 +198,24 @@ def answers(session: Interpreter, task: PlanTask) -> bool:
     return task.type == "answer" or task.id == session.plan.tasks[-1].id
 
 
-async def fix_code(session: Interpreter, task: PlanTask, cell: Cell, tried: set[str]) -> str | None:
-    error = cell.shown
-    prompt = render("di/fix.j2", **_context(session), task=task, code=cell.code, error=error, names=session.names())
+async def cell_problem(session: Interpreter, task: PlanTask, cell: Cell) -> str | None:
+    """What went wrong with a cell, for the model to fix, or None: a failed cell's error (with a hint
+    for a column asked under a near name), or what ``checks.answer_problem`` finds in its answer lines."""
+    if not cell.run.ok:
+        hints = await asyncio.to_thread(key_hints, session.kernel, cell.run) if cell.run.status == "error" else ""
+        return f"Its output and error:\n{cell.shown}" + (f"\n{hints}" if hints else "")
+    if not has_answer_format(session.request):
+        return None
+    before = "\n".join(c.shown for c in session.cells if c.run.ok and c is not cell)
+    problem = answer_problem(session.request, cell.code, cell.shown, before, answers=task.type == "answer")
+    if problem:
+        session.note(f"task {task.id}, attempt {cell.attempt}: {problem.split('. ')[0]}")
+        return f"Its output:\n{cell.shown}\n\nWhat is wrong: {problem}"
+    return None
+
+
+async def fix_code(session: Interpreter, task: PlanTask, cell: Cell, problem: str, tried: set[str]) -> str | None:
+    prompt = render("di/fix.j2", **_context(session), task=task, code=cell.code, error=problem, names=session.names())
     return await _ask_code(session, prompt, f"fix {task.id}", tried)
 
 

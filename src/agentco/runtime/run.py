@@ -248,6 +248,7 @@ def di_options(s: Settings, request: DiRequest, replaceable: Path | None) -> Any
         max_steps=s.di.max_steps,
         fix_attempts=s.di.fix_attempts,
         replans=s.di.replans,
+        max_calls=s.di.max_calls,
         cell_timeout=s.di.cell_timeout,
         limits=KernelLimits(memory_mb=s.di.memory_mb, cpu_seconds=s.di.cpu_seconds),
         env_dir=s.di.env_dir,
