@@ -249,7 +249,7 @@ def test_the_plan_goes_through_the_review_gate(tmp_path, ds_python, asked):
             return Verdict.edit(Message("1. [load] Load data/sales.csv into df\n2. [analyse] Find the fastest region"))
 
     reviewer = Scripted()
-    request = DiRequest.build(idea=REQUEST, data=[str(sales_file(tmp_path))], project_name="sales")
+    request = DiRequest.build(idea=REQUEST, data=[str(sales_file(tmp_path))], project_name="sales", review=["plan"])
     outcome = asyncio.run(start_run(settings(tmp_path), request, reviewer=reviewer))
     assert len(reviewer.seen) == 2 and "[plot] Plot monthly revenue" in reviewer.seen[0]
     plans = [r for r in asked if r.schema_name == "plan"]
@@ -258,17 +258,20 @@ def test_the_plan_goes_through_the_review_gate(tmp_path, ds_python, asked):
     assert "Find the fastest region" in (tmp_path / "ws" / "sales" / "report.md").read_text()
 
 
-def test_confirm_at_the_terminal_takes_an_edited_plan(tmp_path, ds_python):
+def test_confirm_takes_an_edited_plan_from_an_answers_file(tmp_path, ds_python):
     data = sales_file(tmp_path)
+    plan = {"tasks": [{"id": "1", "instruction": "Load data/sales.csv into df", "type": "load"},
+                      {"id": "2", "instruction": "Find the fastest region", "type": "analyse"}]}  # fmt: skip
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    (tmp_path / "answers.txt").write_text("edit: plan.json\n")
     env = {**os.environ, "AGENTCO_DI__ENV_DIR": str(ENV_DIR)}
-    typed = "edit\n1. [load] Load data/sales.csv into df\n2. [analyse] Find the fastest region\n\n"
     done = subprocess.run(
         [sys.executable, "-m", "agentco", "di", REQUEST, "--data", str(data), "--model", "fake:sales", "--workspace",
-         "ws", "--project-name", "sales", "--confirm", "--json"],
-        cwd=tmp_path, env=env, input=typed, capture_output=True, text=True, timeout=300,
+         "ws", "--project-name", "sales", "--confirm", "--review-answers", "answers.txt", "--json"],
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "[plot] Plot monthly revenue" in done.stderr  # the proposed plan was shown
+    assert "review of the plan: edit" in done.stderr
     outcome = json.loads(done.stdout)
     assert outcome["status"] == "answered" and outcome["cells"] == 3  # task 2 took a fix; no plot task
 
@@ -350,3 +353,31 @@ def test_a_run_stops_fixing_at_its_model_call_limit_and_still_answers(tmp_path, 
     assert [r.schema_name for r in asked] == ["plan", "cell 1", "fix 1", "fix 1", "answer"]
     assert any("(di.max_calls)" in note and "no more fixes" in note for note in outcome.notes)
     assert outcome.answer == "Nothing could be computed." and outcome.status == "failed"
+
+
+def test_a_column_named_without_its_surrounding_spaces_is_respelled_by_the_program(
+    tmp_path, ds_python, asked, monkeypatch
+):
+    from agentco.di.checks import respelled
+
+    hints = [{"table": "df", "key": "WINDSPEED", "columns": [" WINDSPEED"]}]
+    code = "x = df['WINDSPEED'].mean()\nprint(f\"{x} WINDSPEED\", 'WINDSPEED')\ny = df[\"WINDSPEED\"]\n"
+    assert respelled(code, hints) == (
+        "x = df[' WINDSPEED'].mean()\nprint(f\"{x} WINDSPEED\", ' WINDSPEED')\ny = df[' WINDSPEED']\n"
+    )
+    assert (
+        respelled(code, [{"table": "df", "key": "windspeed", "columns": ["WINDSPEED"]}]) is None
+    )  # case: the model's call
+
+    spaced = AnalysisScript(
+        plan=[{"id": "1", "instruction": "Print the mean wind speed", "type": "analyse"}],
+        cells={
+            "1": ["import pandas as pd\ndf = pd.DataFrame({' WINDSPEED': [1.0, 3.0]})\nprint(df['WINDSPEED'].mean())\n"]
+        },
+        answer="The mean is 2.0.",
+    )
+    monkeypatch.setitem(ANALYSES, "spaced", spaced)
+    outcome = run(tmp_path, model="fake:spaced")
+    assert [r.schema_name for r in asked] == ["plan", "cell 1", "answer"]  # no model call for the fix
+    assert outcome.status == "answered"
+    assert any("used ' WINDSPEED'" in note for note in outcome.notes)

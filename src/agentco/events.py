@@ -34,9 +34,13 @@ PLAN = "plan.made"
 """The Data Interpreter's plan (its tasks), each time it is made or remade."""
 CELL = "cell.executed"
 """A cell the Data Interpreter ran: task, attempt, code, status, what it showed."""
+REVIEW_WAITING = "review.waiting"
+"""A review gate asks its question (stage, gate number) and the run waits for the answer."""
+REVIEW_ANSWERED = "review.answered"
+"""The answer at a review gate: decision, and the feedback or the edited document (kept for resume)."""
 KINDS = frozenset(
     {RUN_STARTED, RUN_FINISHED, STAGE_STARTED, STAGE_FINISHED, PROJECT_OPENED, MESSAGE, ARTIFACT,
-     CALL_STARTED, CALL_TOKEN, CALL_FINISHED, TEST_REPORT, NOTE, PLAN, CELL}
+     CALL_STARTED, CALL_TOKEN, CALL_FINISHED, TEST_REPORT, NOTE, PLAN, CELL, REVIEW_WAITING, REVIEW_ANSWERED}
 )  # fmt: skip
 TRANSIENT = frozenset({CALL_TOKEN})
 

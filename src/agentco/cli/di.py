@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-
-from agentco.cli.common import err_console
 
 
 def register(app: typer.Typer) -> None:
@@ -26,11 +23,15 @@ def di(
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, max=20, help="tasks in the plan")] = None,
     investment: Annotated[float | None, typer.Option("--investment", help="budget in US dollars")] = None,
     confirm: Annotated[bool, typer.Option("--confirm", help="show the plan and wait for approval")] = False,
+    review_answers: Annotated[
+        Path | None, typer.Option("--review-answers", help="with --confirm: the answer as a file, not typed")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON on stdout")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="don't stream what the model writes")] = False,
 ) -> None:
     """Answer a question about data: plan, run code in a sandboxed Jupyter kernel, report with charts."""
     from agentco.cli.common import redacted, settings_from_cli
+    from agentco.cli.review import answerer
     from agentco.cli.session import execute
     from agentco.runtime import DiRequest, start_run
 
@@ -38,41 +39,11 @@ def di(
     settings = settings_from_cli(model=model, max_budget=investment, workspace=workspace)
     run = DiRequest.build(
         idea=request, data=[str(p) for p in data or []], model=model, investment=investment, max_steps=max_steps,
-        project_name=project_name, workspace=str(workspace) if workspace else None,
+        project_name=project_name, workspace=str(workspace) if workspace else None, review=["plan"] if confirm else [],
     )  # fmt: skip
-    reviewer = TerminalReviewer() if confirm else None
+    reviewer = answerer(review_answers) if confirm else None
     execute(
         lambda events: start_run(settings, run, events=events, reviewer=reviewer),
         quiet=quiet or as_json,
         as_json=as_json,
     )
-
-
-class TerminalReviewer:
-    """The review gate at the terminal: approve, edit (type the plan again), feedback, or abort."""
-
-    async def review(self, message: Any) -> Any:
-        from agentco.core.message import Message
-        from agentco.core.review import Verdict
-
-        console = err_console()
-        console.print(f"[bold]{message.sent_from} proposes:[/]")
-        console.print(message.content, markup=False, highlight=False)
-        choice = await asyncio.to_thread(typer.prompt, "approve / edit / feedback / abort", default="approve", err=True)
-        choice = choice.strip().lower()
-        if choice.startswith("ab"):
-            raise KeyboardInterrupt
-        if choice.startswith("e"):
-            console.print("Type the plan, one task a line ('1. [load] Read the CSV'), then an empty line:")
-            lines = []
-            while line := (await asyncio.to_thread(input)).strip():
-                lines.append(line)
-            return (
-                Verdict.edit(Message("\n".join(lines), sent_from="user", cause_by=message.cause_by))
-                if lines
-                else Verdict.approve()
-            )
-        if choice.startswith("f"):
-            feedback = await asyncio.to_thread(typer.prompt, "what should change", err=True)
-            return Verdict.reject(feedback) if feedback.strip() else Verdict.approve()
-        return Verdict.approve()

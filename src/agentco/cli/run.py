@@ -13,6 +13,10 @@ Investment = Annotated[float | None, typer.Option("--investment", help="budget i
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="provider:model, e.g. openai:gpt-4o-mini")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="don't stream what the roles write")]
 WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", help="where projects are created")]
+ReviewAnswers = Annotated[
+    Path | None,
+    typer.Option("--review-answers", help="answers to the review gates, one a line (for scripts; default: ask)"),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -35,10 +39,18 @@ def run(
     workspace: WorkspaceOpt = None,
     model: ModelOpt = None,
     replay: Annotated[str | None, typer.Option("--replay", help="re-run RUN_ID from its stored responses")] = None,
+    human_review: Annotated[
+        bool, typer.Option("--human-review", help="pause after the PRD, the design and the tasks for review")
+    ] = False,
+    review: Annotated[
+        str | None, typer.Option("--review", help="pause after these for review: prd,design,tasks (comma-separated)")
+    ] = None,
+    review_answers: ReviewAnswers = None,
     quiet: Quiet = False,
 ) -> None:
     """Turn an idea into a tested project (also: agentco "IDEA")."""
     from agentco.cli.common import redacted, settings_from_cli
+    from agentco.cli.review import answerer
     from agentco.cli.session import execute
     from agentco.runtime import RunRequest, start_run
 
@@ -58,8 +70,12 @@ def run(
         investment=investment,
         workspace=str(workspace) if workspace else None,
         replay_of=replay,
+        review=["prd", "design", "tasks"]
+        if human_review
+        else [s.strip() for s in (review or "").split(",") if s.strip()],
     )
-    execute(lambda events: start_run(settings, request, events=events), quiet=quiet)
+    reviewer = answerer(review_answers) if request.review else None
+    execute(lambda events: start_run(settings, request, events=events, reviewer=reviewer), quiet=quiet)
 
 
 def resume(
@@ -70,10 +86,12 @@ def resume(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="go on with this provider:model (default: the run's)")
     ] = None,
+    review_answers: ReviewAnswers = None,
     quiet: Quiet = False,
 ) -> None:
     """Continue an interrupted run; completed model calls are served from the run store."""
     from agentco.cli.common import settings_from_cli
+    from agentco.cli.review import answerer
     from agentco.cli.session import execute
     from agentco.runtime import resume_run
 
@@ -81,10 +99,10 @@ def resume(
         err_console().print("[red]give a RUN_ID or --recover-path PROJECT[/]")
         raise typer.Exit(2)
     settings = settings_from_cli(workspace=workspace)
+    reviewer = answerer(review_answers)  # asked only if the run is under review
 
     def start(events: list) -> Any:
-        return resume_run(
-            settings, run_id, recover_path=recover_path, investment=investment, model=model, events=events
-        )
+        return resume_run(settings, run_id, recover_path=recover_path, investment=investment, model=model,
+                          events=events, reviewer=reviewer)  # fmt: skip
 
     execute(start, quiet=quiet, resuming=True)

@@ -23,6 +23,7 @@ AUTHORS = {
     "qa_engineer": "Edward (QA Engineer)",
     "data_interpreter": "David (Data Interpreter)",
     "agentco": "agentco",
+    "reviewer": "Reviewer (human)",
 }
 
 

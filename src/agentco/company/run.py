@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agentco.company.pipeline import hire_company
+from agentco.company.review import DocumentReview
 from agentco.company.workshop import CompanyOptions, Workshop
 from agentco.core.ending import announce_failure
 from agentco.core.environment import Environment
@@ -38,8 +39,9 @@ def build_team(
     reviewer: Reviewer | None = None,
 ) -> Team:
     env = Environment(workshop.events)
-    team = Team(llm, env=env, llm_for=lambda role: llm_for(role.name), reviewer=reviewer)
-    return team.hire(*hire_company(workshop, role_kwargs))
+    roles = hire_company(workshop, role_kwargs)
+    gate = DocumentReview(reviewer, roles) if reviewer is not None else None
+    return Team(llm, env=env, llm_for=lambda role: llm_for(role.name), reviewer=gate).hire(*roles)
 
 
 async def run_company(

@@ -13,5 +13,8 @@ FIX_REQUEST = "FixRequest"
 FIX_CODE = "FixCode"
 RUN_TESTS = "RunTests"
 
-__all__ = ["FIX_CODE", "FIX_REQUEST", "RUN_TESTS", "USER_REQUIREMENT", "WRITE_CODE", "WRITE_DESIGN", "WRITE_PRD",
+REVIEWABLE = {WRITE_PRD: "prd", WRITE_DESIGN: "design", WRITE_TASKS: "tasks"}
+"""The stages a reviewer may be asked about (``--review prd,design,tasks``), by what their messages are caused by."""
+
+__all__ = ["REVIEWABLE", "FIX_CODE", "FIX_REQUEST", "RUN_TESTS", "USER_REQUIREMENT", "WRITE_CODE", "WRITE_DESIGN", "WRITE_PRD",
            "WRITE_TASKS"]  # fmt: skip

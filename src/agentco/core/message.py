@@ -23,6 +23,12 @@ class Message:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     created_at: float = field(default_factory=time.time)
 
+    def with_content(self, content: str, payload: Any) -> Message:
+        """The same message from the same sender and stage, with other content (a reviewer's edit)."""
+        return dataclasses.replace(
+            self, content=content, payload=payload, id=uuid.uuid4().hex[:12], created_at=time.time()
+        )
+
     @property
     def broadcast(self) -> bool:
         return self.send_to == EVERYONE

@@ -7,10 +7,15 @@ with feedback, which goes back to the role that wrote it as a message addressed 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
 
 from agentco.core.message import Message
+from agentco.errors import RunFailed
+from agentco.events import NOTE, REVIEW_ANSWERED, REVIEW_WAITING, EventBus
 
 GATE = "review_gate"
 """Who a rejection comes from."""
@@ -42,4 +47,81 @@ class Verdict:
 
 
 class Reviewer(Protocol):
-    async def review(self, message: Message) -> Verdict: ...
+    async def review(self, message: Message) -> Verdict:
+        """The verdict on ``message``; raises ``ReviewAborted`` when the reviewer stops the run."""
+        ...
+
+
+class ReviewAborted(RunFailed):
+    """The reviewer stopped the run at a gate (it can be resumed, and the gate asks again)."""
+
+
+class Gate:
+    """The review gate of a run: it asks ``answerer`` about the messages of the stages under review
+    (``stages`` maps a message's ``cause_by`` to the stage's name, e.g. ``WritePRD`` to ``prd``)
+    and lets every other message through.
+
+    Durable: each answer is an event on the run's stream (``review.answered``), and a resumed run is
+    given the answers recorded before (``recorded``), which it serves in order without asking, so a
+    run killed while it waited asks the same question again and no earlier one. Feedback is bounded:
+    past ``max_revisions`` for a stage, the document is taken as it is, with a note.
+    """
+
+    def __init__(
+        self,
+        answerer: Reviewer,
+        stages: dict[str, str],
+        events: EventBus,
+        recorded: Sequence[dict[str, Any]] = (),
+        max_revisions: int = 2,
+    ):
+        self.answerer, self.stages, self.events = answerer, stages, events
+        self.recorded = list(recorded)
+        self.max_revisions = max_revisions
+        self.asked = 0
+        self.revisions: dict[str, int] = {}
+        if self.recorded and hasattr(answerer, "resume_at"):
+            answerer.resume_at(len(self.recorded))  # an answers file goes on from its next line
+
+    async def review(self, message: Message) -> Verdict:
+        stage = self.stages.get(message.cause_by)
+        if stage is None:
+            return Verdict.approve()
+        number, self.asked = self.asked, self.asked + 1
+        if number < len(self.recorded):
+            verdict = self._from_record(self.recorded[number], message)
+        else:
+            self.events.emit(REVIEW_WAITING, stage=stage, gate=number + 1)
+            verdict = await self.answerer.review(message)
+            self.events.emit(REVIEW_ANSWERED, stage=stage, gate=number + 1, **_record(verdict))
+        if verdict.decision == "reject":
+            self.revisions[stage] = self.revisions.get(stage, 0) + 1
+            if self.revisions[stage] > self.max_revisions:
+                self.events.emit(NOTE, text=f"review of the {stage}: {self.max_revisions} revisions made; "
+                                            "taken as it is", source=GATE)  # fmt: skip
+                return Verdict.approve()
+        return verdict
+
+    @staticmethod
+    def _from_record(record: dict[str, Any], message: Message) -> Verdict:
+        if record["decision"] == "reject":
+            return Verdict.reject(record["feedback"])
+        if record["decision"] == "edit":
+            payload = record.get("payload")
+            if payload is not None and isinstance(message.payload, BaseModel):
+                payload = type(message.payload).model_validate(payload)
+            return Verdict.edit(message.with_content(record["content"], payload))
+        return Verdict.approve()
+
+
+def _record(verdict: Verdict) -> dict[str, Any]:
+    if verdict.decision == "edit" and verdict.message is not None:
+        payload = verdict.message.payload
+        dumped = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else None
+        return {"decision": "edit", "content": verdict.message.content, "payload": dumped}
+    return {"decision": verdict.decision, "feedback": verdict.feedback}
+
+
+def recorded_answers(events: list[Any]) -> list[dict[str, Any]]:
+    """The gate answers among a run's stored events, in order."""
+    return [e.data for e in events if e.kind == REVIEW_ANSWERED]

@@ -77,7 +77,10 @@ class Team:
             self.env.publish(verdict.message)
         else:
             to = frozenset({role.name})
-            self.env.publish(Message(verdict.feedback, sent_from=GATE, cause_by=FEEDBACK, send_to=to))
+            # what was rejected goes with the feedback: the role revises its own document
+            self.env.publish(
+                Message(verdict.feedback, sent_from=GATE, cause_by=FEEDBACK, send_to=to, payload=message.payload)
+            )
 
 
 async def gather_first_error(coros: Iterable[Awaitable[T]]) -> list[T]:

@@ -142,7 +142,8 @@ class Interpreter:
                 return TaskResult("done", attempt, code, cell.shown, cell.charts)
             tried.add(normalise(code))
             more = attempt <= self.options.fix_attempts and not self.spent("no more fixes")
-            code = await steps.fix_code(self, task, cell, problem, tried) if more else None
+            code = (steps.mended(self, task, cell, tried) or await steps.fix_code(self, task, cell, problem, tried)
+                    if more else None)  # fmt: skip
         if cell is not None and cell.run.ok:
             self.note(f"task {task.id}: kept its last cell, which ran but did not pass its check")
             return TaskResult("done", attempt, cell.code, cell.shown, cell.charts)

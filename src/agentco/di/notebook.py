@@ -25,6 +25,8 @@ class Cell:
     code: str
     run: CellRun
     charts: list[str] = field(default_factory=list)
+    hints: list[dict[str, Any]] = field(default_factory=list)
+    """What the program found about its error (``checks.column_hints``)."""
 
     @property
     def shown(self) -> str:

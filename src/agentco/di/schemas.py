@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 TaskType = Literal["load", "clean", "analyse", "plot", "model", "answer"]
 WHOLE_REQUEST = "Do what the request asks, and print the results"
 """The one task of the plan a model could not write (the request itself is in every prompt)."""
+PLAN_MESSAGE = "Plan"
+"""What the plan's message to the review gate is caused by."""
+REVIEWABLE = {PLAN_MESSAGE: "plan"}
 
 
 class PlanTask(BaseModel):

@@ -12,10 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentco.core.message import Message
-from agentco.di.checks import answer_problem, key_hints
+from agentco.di.checks import answer_problem, column_hints, hint_lines, respelled
 from agentco.di.environment import ensure_environment, python_of
 from agentco.di.notebook import ANSWER_PAIR, answer_pairs, unsupported
-from agentco.di.schemas import WHOLE_REQUEST, Plan, PlanTask, code_problem, tidy_code, tidy_plan
+from agentco.di.schemas import (
+    PLAN_MESSAGE,
+    WHOLE_REQUEST,
+    Plan,
+    PlanTask,
+    code_problem,
+    normalise,
+    tidy_code,
+    tidy_plan,
+)
 from agentco.errors import ConfigError, ModelOutputError
 from agentco.events import NOTE, PLAN, PROJECT_OPENED, EventBus
 from agentco.llm.structured import JsonOutput, TextOutput, generate
@@ -136,7 +145,7 @@ async def make_plan(session: Interpreter, *, failed: str = "", feedback: str = "
 
 def plan_message(plan: Plan) -> Message:
     text = "\n".join(f"{t.id}. [{t.type}] {t.instruction}" for t in plan.tasks)
-    return Message(text, sent_from=ROLE, cause_by="Plan", payload=plan)
+    return Message(text, sent_from=ROLE, cause_by=PLAN_MESSAGE, payload=plan)
 
 
 def edited_plan(message: Message, before: Plan) -> Plan:
@@ -202,7 +211,9 @@ async def cell_problem(session: Interpreter, task: PlanTask, cell: Cell) -> str 
     """What went wrong with a cell, for the model to fix, or None: a failed cell's error (with a hint
     for a column asked under a near name), or what ``checks.answer_problem`` finds in its answer lines."""
     if not cell.run.ok:
-        hints = await asyncio.to_thread(key_hints, session.kernel, cell.run) if cell.run.status == "error" else ""
+        if cell.run.status == "error":
+            cell.hints = await asyncio.to_thread(column_hints, session.kernel, cell.run)
+        hints = hint_lines(cell.hints)
         return f"Its output and error:\n{cell.shown}" + (f"\n{hints}" if hints else "")
     if not has_answer_format(session.request):
         return None
@@ -212,6 +223,17 @@ async def cell_problem(session: Interpreter, task: PlanTask, cell: Cell) -> str 
         session.note(f"task {task.id}, attempt {cell.attempt}: {problem.split('. ')[0]}")
         return f"Its output:\n{cell.shown}\n\nWhat is wrong: {problem}"
     return None
+
+
+def mended(session: Interpreter, task: PlanTask, cell: Cell, tried: set[str]) -> str | None:
+    """The failed cell fixed by the program itself, where the fix has one right answer (a column
+    named without the spaces around its name); None otherwise, or when that was tried already."""
+    code = respelled(cell.code, cell.hints)
+    if code is None or normalise(code) in tried:
+        return None
+    columns = ", ".join(repr(c) for h in cell.hints for c in h["columns"])
+    session.note(f"task {task.id}: the cell named a column without the spaces around its name; used {columns}")
+    return code
 
 
 async def fix_code(session: Interpreter, task: PlanTask, cell: Cell, problem: str, tried: set[str]) -> str | None:

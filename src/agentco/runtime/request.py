@@ -85,6 +85,10 @@ class RunRequest(_Request):
     run_tests: bool | None = Field(None, description="QA runs its tests (run_tests)")
     implement: bool = Field(True, description="False: stop after the documents")
     replay_of: str | None = Field(None, description="a run whose stored responses this run replays, with no model")
+    review: list[Literal["prd", "design", "tasks"]] = Field(
+        default_factory=list,
+        description="the documents a reviewer approves, edits or sends back before the run goes on",
+    )
 
     @model_validator(mode="after")
     def _says_what_to_build(self) -> RunRequest:
@@ -103,6 +107,7 @@ class DiRequest(_Request):
     kind: Literal["di"] = "di"
     data: list[str] = Field(default_factory=list, description="data files, copied read-only into the folder")
     max_steps: int | None = Field(None, ge=1, le=20, description="tasks in a plan (di.max_steps)")
+    review: list[Literal["plan"]] = Field(default_factory=list, description="['plan']: a reviewer confirms the plan")
     replay_of: None = None
     """(A Data Interpreter run is not replayed; the field keeps one shape for the runtime.)"""
 

@@ -58,6 +58,7 @@ async def start_run(
     """Record a new run in the workspace's store and run it. Raises what stops it (after recording
     it: ``resume_run`` continues); ``ConfigError`` for what the user must fix."""
     settings = request.settings(settings)
+    _check_reviewer(request, reviewer)
     if request.replay_of is None:  # what the user must fix is said before anything is written
         check_model(settings)
         _free_folder(settings.workspace, request.project_name)
@@ -104,6 +105,7 @@ async def resume_run(
             )
             store.update_run(record.id, options=request.model_dump(mode="json"))
         request = request.model_copy(update={"workspace": str(store.path.parent.parent)})
+        _check_reviewer(request, reviewer)
         project = Path(record.project_path) if record.project_path else None
         run = _Run(request.settings(settings), request, store, record.id, record.wall_s or 0.0, project, switched)
         return await _execute(run, events, reviewer)
@@ -131,6 +133,38 @@ def find_run(settings: Settings, run_id: str | None, recover_path: Path | None =
     record = store.get_run(run_id)
     assert record is not None
     return store, record
+
+
+def _check_reviewer(request: AnyRequest, reviewer: Reviewer | None) -> None:
+    if request.review and reviewer is None and request.replay_of is None:
+        raise ConfigError(
+            f"this run stops for review at the {', '.join(request.review)} and nobody can answer: stdin is not a "
+            "terminal; give --review-answers FILE (one answer a line: approve, feedback: TEXT, edit: FILE.json, abort)"
+        )
+
+
+def review_gate(request: AnyRequest, answerer: Reviewer | None, bus: EventBus, store: RunStore, run_id: str) -> Any:
+    """The run's review gate over the stages its request names, with the answers given before it was
+    resumed (a replay: the replayed run's answers); None when nothing is under review."""
+    if not request.review:
+        return None
+    from agentco.core.review import Gate, recorded_answers
+
+    answers = recorded_answers(store.events(request.replay_of or run_id))
+    if answerer is None:  # a replay: only the recorded answers
+        answerer = _NoMoreAnswers()
+
+    if isinstance(request, DiRequest):
+        from agentco.di.schemas import REVIEWABLE
+    else:
+        from agentco.company.stages import REVIEWABLE
+    stages = {cause: name for cause, name in REVIEWABLE.items() if name in request.review}
+    return Gate(answerer, stages, bus, answers)
+
+
+class _NoMoreAnswers:
+    async def review(self, message: Any) -> Any:
+        raise ConfigError("the replayed run's review answers ran out before this gate")
 
 
 def _free_folder(workspace: Path, name: str | None) -> None:
@@ -195,6 +229,7 @@ async def _work(run: _Run, subscribers: Iterable[Subscriber], reviewer: Reviewer
     except AgentcoError as exc:
         store.update_run(run.run_id, status="failed", error=str(exc))  # else it would read 'running' for ever
         raise
+    gate = review_gate(request, reviewer, bus, store, run.run_id)
     if isinstance(request, DiRequest):
         from agentco.di.interpreter import run_interpreter
 
@@ -206,7 +241,7 @@ async def _work(run: _Run, subscribers: Iterable[Subscriber], reviewer: Reviewer
             store=store,
             run_id=run.run_id,
             previous_wall_s=run.previous_wall_s,
-            reviewer=reviewer,
+            reviewer=gate,
         )
     return await run_company(
         request.idea,
@@ -220,7 +255,7 @@ async def _work(run: _Run, subscribers: Iterable[Subscriber], reviewer: Reviewer
         run_id=run.run_id,
         previous_wall_s=run.previous_wall_s,
         n_round=request.n_round,
-        reviewer=reviewer,
+        reviewer=gate,
     )
 
 

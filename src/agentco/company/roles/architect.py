@@ -7,7 +7,7 @@ from typing import Any
 from agentco.company.diagrams import class_diagram, sequence_diagram
 from agentco.company.fallbacks import minimal_design
 from agentco.company.repairs import design_normaliser
-from agentco.company.roles.base import CompanyRole, Stage
+from agentco.company.roles.base import CompanyRole, DocumentStage
 from agentco.company.schemas import SystemDesign, design_for
 from agentco.company.stages import WRITE_DESIGN
 from agentco.core.message import Message
@@ -15,7 +15,7 @@ from agentco.lang.base import EntryPoint
 from agentco.templates import render
 
 
-class WriteDesign(Stage):
+class WriteDesign(DocumentStage):
     stage = WRITE_DESIGN
 
     async def run(self, role: Architect, news: list[Message], **variables: Any) -> Message:
@@ -37,6 +37,13 @@ class WriteDesign(Stage):
             what="system design",
             repair=lambda notes: design_normaliser(schema, entry_points, notes),
         )
+        return self.keep(role, design)
+
+    def keep(
+        self, role: Architect, design: SystemDesign, commit: str = "Write the system design", author: str | None = None
+    ) -> Message:
+        """Make ``design`` the run's design: its document, JSON and diagrams written and committed."""
+        ws = role.workshop
         ws.design = design
         classes, sequence = class_diagram(design), sequence_diagram(design)
         document = render(
@@ -47,7 +54,7 @@ class WriteDesign(Stage):
             sequence_diagram=sequence,
         )
         files = {"docs/diagrams/class_diagram.mmd": classes, "docs/diagrams/sequence_diagram.mmd": sequence}
-        return role.save_stage("design", document, design, files, "Write the system design", WRITE_DESIGN)
+        return role.save_stage("design", document, design, files, commit, WRITE_DESIGN, author)
 
 
 class Architect(CompanyRole):

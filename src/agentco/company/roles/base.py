@@ -11,6 +11,7 @@ from agentco.company.repairs import Normaliser, bounded
 from agentco.company.workshop import Workshop
 from agentco.core.action import Action
 from agentco.core.message import Message
+from agentco.core.review import FEEDBACK
 from agentco.core.role import Role
 from agentco.errors import ModelOutputError
 from agentco.templates import render
@@ -37,6 +38,14 @@ class Stage(Action):
         raise NotImplementedError
 
 
+class DocumentStage(Stage):
+    """A stage whose work is a document (the PRD, the design, the tasks), which a reviewer may edit."""
+
+    def keep(self, role: Any, document: Any, commit: str, author: str | None = None) -> Message:
+        """Make ``document`` the run's own: written, committed, announced; the message to publish."""
+        raise NotImplementedError
+
+
 class CompanyRole(Role):
     """A member of the company: its stages are its actions; what it watches is the pipeline's to say."""
 
@@ -48,6 +57,13 @@ class CompanyRole(Role):
         actions = [stage() for stage in self.stages]
         super().__init__(self.role_name, self.role_profile, actions=actions, watch=watch, **kwargs)
         self.workshop = workshop
+        self.feedback: list[Message] = []
+        """A reviewer's feedback on this role's last document, with the document (this step's news)."""
+
+    def observe(self) -> list[Message]:
+        news = super().observe()
+        self.feedback = [m for m in news if m.cause_by == FEEDBACK]
+        return news
 
     def prompt(self, template: str, **variables: Any) -> list[dict[str, str]]:
         """Stable parts first (system prompt, then the requirement) so a local model reuses its KV cache."""
@@ -56,9 +72,18 @@ class CompanyRole(Role):
             {"role": "system", "content": render("company/system.j2", role=self)},
             {
                 "role": "user",
-                "content": render(template, requirement=ws.requirement, design=ws.design, tasks=ws.tasks, **variables),
+                "content": render(template, requirement=ws.requirement, design=ws.design, tasks=ws.tasks, **variables)
+                + self.revision(),
             },
         ]
+
+    def revision(self) -> str:
+        """What a reviewer said of this role's last document, and that document, when it asked for changes."""
+        if not self.feedback:
+            return ""
+        last = self.feedback[-1]
+        previous = last.payload.model_dump_json(indent=1) if isinstance(last.payload, BaseModel) else ""
+        return "\n\n" + render("company/revision.j2", feedback=last.content, previous=previous)
 
     def lang_prompt(self, name: str, **variables: Any) -> list[dict[str, str]]:
         """The prompt ``name`` of the project's language (its toolchain's template)."""
@@ -102,14 +127,16 @@ class CompanyRole(Role):
         return await self.ask(messages, schema, normalise=normalise, **ask), notes
 
     def save_stage(
-        self, name: str, document: str, data: Any, files: dict[str, str], commit: str, stage: str
-    ) -> Message:
-        """Write a stage's document with its JSON and extra files, commit it as this role, mark the stage."""
+        self, name: str, document: str, data: Any, files: dict[str, str], commit: str, stage: str,
+        author: str | None = None,
+    ) -> Message:  # fmt: skip
+        """Write a stage's document with its JSON and extra files, commit it as this role (or
+        ``author``: a reviewer's edit), mark the stage."""
         folder = self.workshop.folder
         folder.write(f"docs/{name}.md", document + "\n")
         folder.write_json(f"docs/{name}.json", data.model_dump(mode="json"))
         for path, text in files.items():
             folder.write(path, text)
-        folder.commit(commit, self.name)
+        folder.commit(commit, author or self.name)
         self.workshop.stage(name)
         return Message(document, sent_from=self.name, cause_by=stage, payload=data)

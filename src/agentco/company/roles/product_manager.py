@@ -6,14 +6,14 @@ from typing import Any
 
 from agentco.company.diagrams import quadrant_chart
 from agentco.company.fallbacks import minimal_prd
-from agentco.company.roles.base import CompanyRole, Stage
+from agentco.company.roles.base import CompanyRole, DocumentStage
 from agentco.company.schemas import PRD, compact, prd_for
 from agentco.company.stages import WRITE_PRD
 from agentco.core.message import Message
 from agentco.templates import render
 
 
-class WritePRD(Stage):
+class WritePRD(DocumentStage):
     stage = WRITE_PRD
 
     async def run(self, role: ProductManager, news: list[Message], **variables: Any) -> Message:
@@ -27,12 +27,18 @@ class WritePRD(Stage):
             max_tokens=1000,
             what="PRD",
         )
+        return self.keep(role, prd)
+
+    def keep(self, role: ProductManager, prd: PRD, commit: str = "Write the PRD", author: str | None = None) -> Message:
+        """Make ``prd`` the run's PRD: its document, JSON and chart written and committed."""
+        ws = role.workshop
         ws.prd = prd
-        ws.open_project(ws.options.project_name or prd.project_name)
+        if ws.project is None:
+            ws.open_project(ws.options.project_name or prd.project_name)
         quadrant = quadrant_chart(prd)
         document = render("company/docs/prd.md.j2", prd=prd, requirement=ws.requirement, quadrant=quadrant)
         files = {"docs/diagrams/competitive_quadrant.mmd": quadrant}
-        return role.save_stage("prd", document, prd, files, "Write the PRD", WRITE_PRD)
+        return role.save_stage("prd", document, prd, files, commit, WRITE_PRD, author)
 
 
 class ProductManager(CompanyRole):

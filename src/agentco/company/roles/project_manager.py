@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from agentco.company.fallbacks import minimal_tasks
-from agentco.company.roles.base import CompanyRole, Stage
-from agentco.company.schemas import task_breakdown_for
+from agentco.company.roles.base import CompanyRole, DocumentStage
+from agentco.company.schemas import TaskBreakdown, task_breakdown_for
 from agentco.company.stages import WRITE_TASKS
 from agentco.core.message import Message
 from agentco.templates import render
 
 
-class WriteTasks(Stage):
+class WriteTasks(DocumentStage):
     stage = WRITE_TASKS
 
     async def run(self, role: ProjectManager, news: list[Message], **variables: Any) -> Message:
@@ -26,6 +26,16 @@ class WriteTasks(Stage):
             max_tokens=800,
             what="task breakdown",
         )
+        return self.keep(role, tasks)
+
+    def keep(
+        self, role: ProjectManager, tasks: TaskBreakdown, commit: str = "Break the design into tasks",
+        author: str | None = None,
+    ) -> Message:  # fmt: skip
+        """Make ``tasks`` the run's tasks (packages the toolchain refuses dropped, with a note), written
+        and committed with the requirements file."""
+        ws = role.workshop
+        assert ws.design is not None
         kept, dropped = ws.toolchain.filter_requirements(tasks.required_packages)
         tasks.required_packages = kept
         tasks.tasks.sort(key=lambda t: ws.design.file_list.index(t.file))
@@ -41,7 +51,7 @@ class WriteTasks(Stage):
             project_name=ws.folder.root.name,
         )
         files = {ws.toolchain.requirements_file: "".join(f"{p}\n" for p in kept)}
-        return role.save_stage("tasks", document, tasks, files, "Break the design into tasks", WRITE_TASKS)
+        return role.save_stage("tasks", document, tasks, files, commit, WRITE_TASKS, author)
 
 
 class ProjectManager(CompanyRole):
