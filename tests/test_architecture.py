@@ -38,8 +38,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # sandboxed process runner, the durable run store, the language toolchains (lang/python/).
     ("blocks", ("agentco.core", "agentco.sandbox", "agentco.store", "agentco.lang")),
     # The products: the software company (roles, schemas, project files, pipeline) and the Data
-    # Interpreter (plan, sandboxed kernel, notebook), which keeps its folder as the company does.
-    ("products", ("agentco.company", "agentco.di")),
+    # Interpreter (plan, sandboxed kernel, notebook), which keeps its folder as the company does, and
+    # changes to existing projects (change/), which reuse the company's project folder.
+    ("products", ("agentco.company", "agentco.di", "agentco.change")),
     # The composition root: builds a run from typed settings and a request; may import anything below.
     ("runtime", ("agentco.runtime",)),
     # Entry points, which nothing below imports: the command line, the benchmarks, `python -m agentco`,

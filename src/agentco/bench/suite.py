@@ -165,14 +165,22 @@ def _source_files(project: Path) -> list[str]:
 
 
 def run_acceptance(task: Task, project: Path, out_dir: Path, timeout: float = 300) -> tuple[int, int, str | None]:
-    """(passed, total, problem) of the task's acceptance tests against ``project``. They run the
-    generated code, so they run in the sandbox: write access to the run's folder only, the task and
+    """(passed, total, problem) of the task's acceptance tests against ``project``."""
+    return run_test_file(task.acceptance, project, out_dir, timeout)
+
+
+def run_test_file(
+    test_file: Path, project: Path, out_dir: Path, timeout: float = 300, name: str = "acceptance"
+) -> tuple[int, int, str | None]:
+    """(passed, total, problem) of a benchmark's test file against ``project`` (the total counted
+    from the file, so a project that does not import scores 0 of all). The tests run the generated
+    code, so they run in the sandbox: write access to ``out_dir`` only, the test file's folder and
     agentco's own environment (for pytest) read-only, no network, and none of our environment."""
     from agentco.sandbox import run_sandboxed
 
-    junit = out_dir / "acceptance.xml"
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(task.path)]
-    argv += [f"--junitxml={junit}", str(task.acceptance)]
+    junit = out_dir / f"{name}.xml"
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(test_file.parent)]
+    argv += [f"--junitxml={junit}", str(test_file)]
     env = {"PROJECT": str(project), "PYTHONDONTWRITEBYTECODE": "1"}
     done = run_sandboxed(
         argv,
@@ -181,13 +189,13 @@ def run_acceptance(task: Task, project: Path, out_dir: Path, timeout: float = 30
         cpu_seconds=int(timeout),
         memory_mb=4096,
         env=env,
-        extra_ro=[task.path, Path(sys.prefix)],
+        extra_ro=[test_file.parent, Path(sys.prefix), *([project] if not project.is_relative_to(out_dir) else [])],
         output_cap=16 * 1024,
     )
-    expected = expected_tests(task.acceptance)
-    (out_dir / "acceptance.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    expected = expected_tests(test_file)
+    (out_dir / f"{name}.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     if not junit.is_file():
-        return 0, expected, f"no acceptance report (pytest exited {done.returncode}, timed out: {done.timed_out})"
+        return 0, expected, f"no {name} report (pytest exited {done.returncode}, timed out: {done.timed_out})"
     cases = list(ET.parse(junit).getroot().iter("testcase"))
     passed = sum(not any(child.tag in ("failure", "error", "skipped") for child in case) for case in cases)
     return passed, max(len(cases), expected), None

@@ -130,7 +130,9 @@ def main(argv: list[str] | None = None) -> None:
     if problem := blank_argument(args):
         _error(problem, 2)
     first = next((a for a in args if not a.startswith("-")), None)
-    if first is not None and first not in COMMANDS and not (args and args[0] in {"--help", "-h"}):
+    if args and args[0].startswith("-") and args[0] not in {"--help", "-h"}:
+        args.insert(0, "run")  # options first (agentco --reqa-file F --project-path P): the run's
+    elif first is not None and first not in COMMANDS and not (args and args[0] in {"--help", "-h"}):
         if len(first.split()) == 1:  # one bare word is a mistyped command far more often than an idea
             _error(unknown_command(first), 2)
         args.insert(0, "run")

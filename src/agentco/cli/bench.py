@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
     bench.command("suite")(suite)
     bench.command("humaneval")(humaneval)
     bench.command("dabench")(dabench)
+    bench.command("changes")(changes)
     bench.command("overhead")(overhead)
     bench.command("local")(local)
     bench.command("all")(run_all)
@@ -126,6 +127,36 @@ def dabench(
             write_responses(target, report, m)
             console.print(f"wrote {target}")
     _finish("dabench", report, out, dabench_table, name)
+
+
+def changes(
+    changes_dir: Annotated[
+        Path | None, typer.Argument(help="folder of change tasks (default ../shared/bench/changes)")
+    ] = None,
+    model: ModelOpt = None,
+    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="run only this task (repeatable)")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="seconds per change")] = 1800,
+    workspace: Annotated[Path | None, typer.Option("--workspace", help="where the projects go")] = None,
+    out: OutOpt = None,
+) -> None:
+    """Change known-good projects (--inc) and score regression and change tests in the sandbox."""
+    from agentco.bench.changes import changes_table, default_changes_dir, find_change_tasks, run_changes
+
+    _check_out(out)
+    name = _model_name(model)
+    root = changes_dir.resolve() if changes_dir else default_changes_dir()
+    tasks = find_change_tasks(root, task or [])
+    workspace = (workspace or Path(tempfile.mkdtemp(prefix="agentco-changes-"))).resolve()
+    console = err_console()
+    console.print(f"{len(tasks)} change tasks from {root}, model {name}; projects in {workspace}")
+
+    def progress(r: Any) -> None:
+        console.print(f"  {r.task}: {r.status}, regression {r.regression_passed}/{r.regression_total}, change "
+                      f"{r.change_passed}/{r.change_total}, {r.llm_calls} calls, {r.wall_s:.0f} s"
+                      + (f" ({r.error})" if r.error else ""))  # fmt: skip
+
+    report = run_changes(tasks, name, workspace, timeout=timeout, on_run=progress)
+    _finish("changes", {"changes_dir": str(root), "workspace": str(workspace), **report}, out, changes_table, name)
 
 
 def overhead(

@@ -46,14 +46,28 @@ def run(
         str | None, typer.Option("--review", help="pause after these for review: prd,design,tasks (comma-separated)")
     ] = None,
     review_answers: ReviewAnswers = None,
+    inc: Annotated[bool, typer.Option("--inc", help="change the existing project at --project-path")] = False,
+    project_path: Annotated[
+        Path | None, typer.Option("--project-path", help="with --inc or --reqa-file: the project to work on")
+    ] = None,
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="with --inc: work on a tree with uncommitted changes")
+    ] = False,
+    reqa_file: Annotated[
+        str | None, typer.Option("--reqa-file", help="with --project-path: QA alone, tests for this file")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON on stdout")] = False,
     quiet: Quiet = False,
 ) -> None:
-    """Turn an idea into a tested project (also: agentco "IDEA")."""
+    """Turn an idea into a tested project (also: agentco "IDEA"); with --inc, change an existing one."""
     from agentco.cli.common import redacted, settings_from_cli
     from agentco.cli.review import answerer
     from agentco.cli.session import execute
     from agentco.runtime import RunRequest, start_run
 
+    if inc or reqa_file is not None or project_path is not None:
+        return change(idea, inc=inc, project_path=project_path, allow_dirty=allow_dirty, reqa_file=reqa_file,
+                      model=model, investment=investment, workspace=workspace, quiet=quiet, as_json=as_json)  # fmt: skip
     if idea is None and replay is None:
         err_console().print('[red]say what to build: agentco "IDEA"[/]')
         raise typer.Exit(2)
@@ -75,7 +89,8 @@ def run(
         else [s.strip() for s in (review or "").split(",") if s.strip()],
     )
     reviewer = answerer(review_answers) if request.review else None
-    execute(lambda events: start_run(settings, request, events=events, reviewer=reviewer), quiet=quiet)
+    execute(lambda events: start_run(settings, request, events=events, reviewer=reviewer), quiet=quiet or as_json,
+            as_json=as_json)  # fmt: skip
 
 
 def resume(
@@ -106,3 +121,28 @@ def resume(
                           events=events, reviewer=reviewer)  # fmt: skip
 
     execute(start, quiet=quiet, resuming=True)
+
+
+def change(
+    idea: str | None, *, inc: bool, project_path: Path | None, allow_dirty: bool, reqa_file: str | None,
+    model: str | None, investment: float | None, workspace: Path | None, quiet: bool, as_json: bool = False,
+) -> None:  # fmt: skip
+    """``--inc`` (a change) or ``--reqa-file`` (QA alone) on the project at ``--project-path``."""
+    from agentco.cli.common import redacted, settings_from_cli
+    from agentco.cli.session import execute
+    from agentco.errors import ConfigError
+    from agentco.runtime import ChangeRequest, start_run
+
+    if project_path is None:
+        raise ConfigError("--inc and --reqa-file work on an existing project: give --project-path P")
+    if not inc and reqa_file is None:
+        raise ConfigError("--project-path names the project for --inc (a change) or --reqa-file (QA alone)")
+    if inc and reqa_file is not None:
+        raise ConfigError("--reqa-file is QA alone, without --inc: give one of them")
+    settings = settings_from_cli(model=model, max_budget=investment, workspace=workspace)
+    request = ChangeRequest.build(
+        idea=redacted(idea or "", "change") if inc else (idea or ""), project_path=str(project_path),
+        allow_dirty=allow_dirty, reqa_file=reqa_file, model=model, investment=investment,
+        workspace=str(workspace) if workspace else None,
+    )  # fmt: skip
+    execute(lambda events: start_run(settings, request, events=events), quiet=quiet or as_json, as_json=as_json)

@@ -54,7 +54,7 @@ def execute(
         _print_json(outcome)
     else:
         _print_outcome(outcome)
-    if outcome.status == "failed":
+    if outcome.status in ("failed", "rolled_back"):
         sys.exit(1)
 
 

@@ -81,6 +81,45 @@ class ProjectFolder:
         (root / ".gitignore").write_text(".venv/\n__pycache__/\n.pytest_cache/\n.agentco/*.xml\n", encoding="utf-8")
         return project
 
+    @classmethod
+    def open(cls, root: Path, *, events: EventBus | None = None) -> ProjectFolder:
+        """An existing project to change; made a git repository (nothing committed) when it is not one."""
+        if root.is_symlink() or not root.is_dir():
+            raise ConfigError(f"{root} is not a project folder", key="--project-path")
+        git = root / ".git"
+        if git.is_symlink() or (git.exists() and not git.is_dir()):
+            raise ConfigError(f"{root}/.git is not a folder; agentco changes only a plain git repository")
+        project = cls(root, events)
+        if not git.exists():
+            project._git("init", "-q")
+        return project
+
+    def head(self) -> str | None:
+        """The commit the work tree is on (None in a repository with no commit yet)."""
+        try:
+            return self._git("rev-parse", "--verify", "-q", "HEAD", capture=True).strip() or None
+        except RunFailed:
+            return None
+
+    def changes(self, *, every_file: bool = True) -> list[str]:
+        """``git status`` of the work tree, one line a path, untracked files included (each one, or
+        with ``every_file`` False an untracked folder as one line)."""
+        untracked = "--untracked-files=all" if every_file else "--untracked-files=normal"
+        return self._git("status", "--porcelain", untracked, capture=True).splitlines()
+
+    def put_back(self, path: str) -> bool:
+        """``path`` as the last commit has it; False when the last commit has no such file."""
+        try:
+            self._git("checkout", "-q", "HEAD", "--", path)
+        except RunFailed:
+            return False
+        return True
+
+    def files(self) -> list[str]:
+        """The paths git knows of or would add: tracked, and untracked but not ignored."""
+        listed = self._git("ls-files", "-z", "--cached", "--others", "--exclude-standard", capture=True)
+        return sorted({path for path in listed.split("\0") if path})
+
     def only_committed(self) -> bool:
         """Whether the folder is a repository whose every file is committed as it is (or ignored)."""
         if not (self.root / ".git").is_dir() or (self.root / ".git").is_symlink():
@@ -112,10 +151,10 @@ class ProjectFolder:
     def exists(self, relative: str) -> bool:
         return (self.root / relative).is_file()
 
-    def commit(self, message: str, role: str) -> None:
-        """Commit everything as the role that did the work (no-op when nothing changed)."""
-        self._git("add", "-A")
-        if self._git("status", "--porcelain", capture=True).strip() == "":
+    def commit(self, message: str, role: str, paths: list[str] | None = None) -> None:
+        """Commit everything (or only ``paths``) as the role that did the work (no-op when nothing changed)."""
+        self._git("add", "-A", "--", *(paths or []))
+        if self._git("diff", "--cached", "--name-only", capture=True).strip() == "":
             return
         author = AUTHORS.get(role, role)
         email = f"{role}@agentco.local"
@@ -125,7 +164,7 @@ class ProjectFolder:
             "GIT_COMMITTER_NAME": "agentco",
             "GIT_COMMITTER_EMAIL": "agentco@agentco.local",
         }
-        self._git("commit", "-q", "--no-verify", "-m", message, env=env)
+        self._git("commit", "-q", "--no-verify", "-m", message, *(["--", *paths] if paths else []), env=env)
 
     def _git(self, *args: str, capture: bool = False, env: dict[str, str] | None = None) -> str:
         # Only the repository's own configuration, which agentco wrote and sandboxed code cannot

@@ -153,6 +153,11 @@ class LanguageToolchain(Protocol):
     test_command: str
     entry_points_hint: str  # the PRD's entry_points field, as the model reads it
     packages_hint: str  # the task breakdown's required_packages field, as the model reads it
+    source_suffix: str  # how the project's source files end, e.g. ".py"
+
+    def is_test_file(self, path: str) -> bool:
+        """Whether ``path`` (relative) is one of the project's tests, not its code."""
+        ...
 
     def prompt(self, name: str) -> str:
         """The template of this language's prompt ``name`` (e.g. "write_code.j2"), relative to

@@ -2,10 +2,11 @@
 
 from agentco.company.run import RunOutcome
 from agentco.runtime.clients import open_client
-from agentco.runtime.request import DiRequest, RunRequest
+from agentco.runtime.request import ChangeRequest, DiRequest, RunRequest
 from agentco.runtime.run import RunAlreadyCompleted, find_run, resume_run, start_run
 
 __all__ = [
+    "ChangeRequest",
     "DiRequest",
     "RunAlreadyCompleted",
     "RunOutcome",

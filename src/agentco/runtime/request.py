@@ -135,9 +135,42 @@ class DiRequest(_Request):
         return s
 
 
-AnyRequest = RunRequest | DiRequest
+class ChangeRequest(_Request):
+    """A change to an existing project (``--inc --project-path P``), or QA of one of its files (``--reqa-file``)."""
+
+    kind: Literal["change"] = "change"
+    project_path: str = Field(description="the project to change: a folder, made a git repository if it is not one")
+    allow_dirty: bool = Field(False, description="work on a tree with uncommitted changes")
+    reqa_file: str | None = Field(None, description="QA alone: write and run tests for this file of the project")
+    replay_of: None = None
+    review: list[str] = Field(default_factory=list, max_length=0, description="(no review gates for a change yet)")
+
+    @field_validator("project_path")
+    @classmethod
+    def _folder(cls, path: str) -> str:
+        folder = Path(path).expanduser()
+        if not folder.is_dir():
+            raise ValueError(f"no project folder {path}")
+        return str(folder.resolve())
+
+    @model_validator(mode="after")
+    def _what(self) -> ChangeRequest:
+        if self.project_name is not None:
+            raise ValueError("a change works in its --project-path; --project-name names new projects")
+        if self.reqa_file is None and not self.idea.strip():
+            raise ValueError('say what to change: agentco "CHANGE" --inc --project-path P')
+        if self.reqa_file is not None:
+            file = Path(self.project_path, self.reqa_file).resolve()
+            if not file.is_relative_to(Path(self.project_path)) or not file.is_file():
+                raise ValueError(f"no file {self.reqa_file} in {self.project_path}")
+            self.reqa_file = str(file.relative_to(Path(self.project_path)))
+        return self
+
+
+AnyRequest = RunRequest | DiRequest | ChangeRequest
 
 
 def stored_request(options: dict[str, Any]) -> AnyRequest:
     """The request a run stored, of whichever kind it is."""
-    return DiRequest.stored(options) if options.get("kind") == "di" else RunRequest.stored(options)
+    kinds: dict[str, type[AnyRequest]] = {"di": DiRequest, "change": ChangeRequest}
+    return kinds.get(options.get("kind", ""), RunRequest).stored(options)

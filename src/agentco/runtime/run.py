@@ -21,7 +21,7 @@ from agentco.errors import AgentcoError, ConfigError
 from agentco.events import NOTE, EventBus, Subscriber
 from agentco.llm.base import parse_model_string
 from agentco.runtime.clients import check_model, open_client, prepare, role_clients
-from agentco.runtime.request import AnyRequest, DiRequest, RunRequest, stored_request
+from agentco.runtime.request import AnyRequest, ChangeRequest, DiRequest, RunRequest, stored_request
 from agentco.store import RunBusy, RunRecord, RunStore, db_path, find_store
 
 
@@ -230,6 +230,13 @@ async def _work(run: _Run, subscribers: Iterable[Subscriber], reviewer: Reviewer
         store.update_run(run.run_id, status="failed", error=str(exc))  # else it would read 'running' for ever
         raise
     gate = review_gate(request, reviewer, bus, store, run.run_id)
+    if isinstance(request, ChangeRequest):
+        from agentco.change.run import run_change
+
+        return await run_change(
+            request.idea, change_options(s, request, store, run.run_id), llm, toolchain=toolchain_for(s), events=bus,
+            store=store, run_id=run.run_id, previous_wall_s=run.previous_wall_s,
+        )  # fmt: skip
     if isinstance(request, DiRequest):
         from agentco.di.interpreter import run_interpreter
 
@@ -269,6 +276,20 @@ def company_options(s: Settings, request: RunRequest, provider: str, replaceable
         fix_rounds=s.fix_rounds,
         max_parallel_files=s.max_parallel_files or (1 if provider in {"local", "fake"} else 4),
         replace_project=replaceable,
+    )
+
+
+def change_options(s: Settings, request: ChangeRequest, store: RunStore, run_id: str) -> Any:
+    from agentco.change.run import ChangeOptions
+
+    return ChangeOptions(
+        project=Path(request.project_path),
+        allow_dirty=request.allow_dirty,
+        reqa_file=request.reqa_file,
+        fix_rounds=s.fix_rounds,
+        output_attempts=s.output_attempts,
+        temperature=s.llm.temperature,
+        resumed_paths=tuple(dict.fromkeys(a.path for a in store.artifacts(run_id))),
     )
 
 

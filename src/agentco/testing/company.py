@@ -118,17 +118,20 @@ def fake_provider(spec: str) -> FunctionModel:
     ``AGENTCO_FAKE_CALL_LOG`` names a file that records every call made.
     """
     from agentco.testing.analyst import ANALYSES, analysis_model
+    from agentco.testing.changes import CHANGES, change_model
 
     name, _, query = spec.partition("?")
     params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
     log = os.environ.get("AGENTCO_FAKE_CALL_LOG")
     if name in ANALYSES:
         return analysis_model(name, float(params.get("delay", 0)), log)
+    if name in CHANGES:
+        return change_model(name, log)
     script = SCRIPTS.get(name)
     if script is None:
         from agentco.errors import ConfigError
 
-        known = ", ".join(sorted([*SCRIPTS, *ANALYSES]))
+        known = ", ".join(sorted([*SCRIPTS, *ANALYSES, *CHANGES]))
         raise ConfigError(f"no scripted project {name!r} (known: {known})", key="llm.model")
     return company_model(
         copy.deepcopy(script), delay=float(params.get("delay", 0)), call_log=Path(log) if log else None

@@ -51,8 +51,10 @@ class PythonToolchain:
     def prompt(self, name: str) -> str:
         return f"{PROMPTS}/{name}"
 
+    source_suffix = ".py"
     path_problem = staticmethod(path_problem)
     module_for = staticmethod(module_for)
+    is_test_file = staticmethod(is_test_file)
 
     def name_warnings(self, named: Iterable[str]) -> list[str]:
         return shadow_warnings(named)

@@ -1,0 +1,214 @@
+"""Changing an existing project (``--inc --project-path``) and QA of one file (``--reqa-file``), with
+the scripted change team, a real git repository, the real sandbox and the project's own tests."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentco.change.edit import EditError, merge
+from agentco.config import LLMSettings, Settings
+from agentco.runtime import ChangeRequest, RunRequest, start_run
+from agentco.sandbox import is_available
+from agentco.testing.changes import CALC
+
+sandboxed = pytest.mark.skipif(not is_available(), reason="bubblewrap cannot run here")
+
+
+def git(folder: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def calc_project(tmp_path: Path) -> Path:
+    """A plain project with its own tests, committed, as a user has it."""
+    root = tmp_path / "calc"
+    for path, text in CALC.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    git(root.parent, "init", "-q", str(root))
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-qm", "base")
+    return root
+
+
+def change(tmp_path: Path, model: str, project: Path, idea: str = "", **fields: object):
+    settings = Settings(llm=LLMSettings(model=model), workspace=tmp_path / "ws")
+    request = ChangeRequest.build(idea=idea, project_path=str(project), **fields)
+    return asyncio.run(start_run(settings, request))
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
+
+
+@sandboxed
+def test_a_change_to_a_plain_project_adds_a_function_and_its_test_and_keeps_the_old_tests(tmp_path):
+    root = calc_project(tmp_path)
+    start = git(root, "rev-parse", "HEAD").strip()
+    outcome = change(tmp_path, "fake:calc_mul", root, "Add mul(a, b) to calc.py, returning a * b.")
+    assert outcome.status == "passed", outcome.notes
+    assert outcome.summary["tests_before"] == 2 and outcome.summary["regressions"] == 0
+    changed = set(git(root, "diff", "--name-only", start, "HEAD").split())
+    tests = [p for p in changed if p.startswith("tests/test_change_")]
+    docs = {p for p in changed if p.startswith("docs/changes/")}
+    assert changed == {"calc.py", "docs/design.md", "docs/design.json", *tests, *docs} and len(tests) == 1
+    code = (root / "calc.py").read_text()
+    assert CALC["calc.py"].rstrip() in code and "def mul(a, b):" in code  # the rest of the file intact
+    subjects = git(root, "log", "--format=%s", f"{start}..HEAD").splitlines()[::-1]
+    assert subjects[:4] == ["Read the existing project", "Write the change as a PRD delta",
+                            "Say which files the change adds or modifies", "List the change's tasks"]  # fmt: skip
+    assert subjects[4].startswith("Change calc.py") and subjects[5] == "Write the tests for the change"
+    assert git(root, "status", "--porcelain") == ""  # no caches or environment left behind
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0 and "3 passed" in done.stdout, done.stdout
+
+
+@sandboxed
+def test_a_change_that_breaks_an_old_test_is_rolled_back_to_the_starting_commit(tmp_path):
+    root = calc_project(tmp_path)
+    start, before = git(root, "rev-parse", "HEAD").strip(), snapshot(root)
+    outcome = change(tmp_path, "fake:calc_break", root, "Make add(a, b) accept strings of digits too.")
+    assert outcome.status == "rolled_back"
+    assert outcome.summary["fix_rounds"] == 2 and outcome.summary["regressions"] >= 1
+    assert any("rolled back" in note and "tests/test_calc.py::test_add" in note for note in outcome.notes)
+    assert git(root, "rev-parse", "HEAD").strip() == start
+    assert git(root, "status", "--porcelain") == "" and snapshot(root) == before
+
+
+@sandboxed
+def test_a_change_to_a_project_agentco_made_starts_from_its_documents(tmp_path):
+    settings = Settings(llm=LLMSettings(model="fake:roman"), workspace=tmp_path / "ws")
+    made = asyncio.run(start_run(settings, RunRequest.build(idea="Write roman.py", project_name="roman")))
+    root, start = made.project, git(made.project, "rev-parse", "HEAD").strip()
+    outcome = change(
+        tmp_path, "fake:roman_lower", root, "Add to_roman_lower(n) to roman.py: the numeral in lower case."
+    )
+    assert outcome.status == "passed", outcome.notes
+    assert outcome.summary["tests_before"] > 0 and outcome.summary["regressions"] == 0
+    changed = set(git(root, "diff", "--name-only", start, "HEAD").split())
+    assert "roman.py" in changed and "docs/design.md" not in changed  # its own design is the starting document
+    assert not changed - {"roman.py"} - {p for p in changed if p.startswith(("docs/changes/", "tests/test_change_"))}
+
+
+@sandboxed
+def test_reqa_file_adds_tests_and_changes_no_source_file(tmp_path):
+    root = calc_project(tmp_path)
+    start = git(root, "rev-parse", "HEAD").strip()
+    outcome = change(tmp_path, "fake:calc_qa", root, reqa_file="calc.py")
+    assert outcome.status == "passed" and outcome.summary["tests_passed"] == 2
+    assert git(root, "diff", "--name-only", start, "HEAD").split() == ["tests/test_calc_qa.py"]
+    assert git(root, "log", "-1", "--format=%an|%s").strip() == "Edward (QA Engineer)|Test calc.py (QA)"
+
+
+def test_a_dirty_tree_is_refused_without_allow_dirty(tmp_path):
+    root = calc_project(tmp_path)
+    (root / "calc.py").write_text(CALC["calc.py"] + "# mine\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "agentco", "Add mul", "--inc", "--project-path", str(root), "--model", "fake:calc_mul",
+         "--workspace", str(tmp_path / "ws")], capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "uncommitted changes (calc.py)" in done.stderr and "--allow-dirty" in done.stderr
+    assert (root / "calc.py").read_text().endswith("# mine\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["Add mul", "--inc"], "give --project-path"),
+        (["Add mul", "--project-path", "."], "--project-path names the project for --inc"),
+        (["--reqa-file", "nope.py", "--project-path", "."], "no file nope.py"),
+        (["--inc", "--project-path", "."], "say what to change"),
+        (["Add mul", "--inc", "--project-path", "missing"], "no project folder missing"),
+    ],
+)
+def test_bad_change_options_are_clear_errors(tmp_path, args, expected):
+    done = subprocess.run([sys.executable, "-m", "agentco", *args, "--model", "fake:calc_mul"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1 and expected in lines[0], done.stderr
+    assert not (tmp_path / "workspace").exists()
+
+
+# --- how an edit is applied -----------------------------------------------------------------------
+ORIGINAL = '''"""Doc."""
+import os
+
+
+class Cache:
+    """A cache."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def get(self, key):
+        return None
+
+
+def helper():
+    return 2
+
+
+if __name__ == "__main__":
+    print(helper())
+'''
+
+
+def test_an_edit_replaces_and_adds_definitions_by_name_and_keeps_the_rest():
+    answer = (
+        "import json\nimport os\n\nclass Cache:\n    def __init__(self, size, on_evict=None):\n"
+        "        self.size = size\n        self.on_evict = on_evict\n\n    def peek(self, key):\n        return None\n\n"
+        "def extra():\n    return 3\n\nprint('an example')\n"
+    )
+    merged = merge(ORIGINAL, answer)
+    assert merged.replaced == ["Cache"] and merged.added == ["extra"]
+    assert merged.notes == ["dropped a statement that is not a definition (line 15 of the answer)"]
+    text = merged.source
+    assert text.count("import os") == 1 and "import os\nimport json\n" in text
+    assert '"""A cache."""' in text and "def get(self, key):" in text and "on_evict=None" in text
+    assert text.index("def peek") > text.index("def get") and "def helper():\n    return 2" in text
+    assert text.index("def extra") < text.index('if __name__ == "__main__":')
+
+
+def test_an_edit_that_does_not_parse_is_refused():
+    with pytest.raises(EditError, match="the answer does not parse"):
+        merge(ORIGINAL, "def broken(:\n")
+
+
+@sandboxed
+def test_the_change_benchmark_scores_regression_and_change_in_the_sandbox(tmp_path):
+    from agentco.bench.changes import find_change_tasks, run_changes
+
+    base = tmp_path / "tasks" / "calc"
+    (base / "reference").mkdir(parents=True)
+    (base / "reference" / "calc.py").write_text(CALC["calc.py"])
+    reads = "import os, sys\nsys.path.insert(0, os.environ['PROJECT'])\n"
+    (base / "test_acceptance.py").write_text(reads + "from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 1) == 2\n\n\n"
+                                             "def test_sub():\n    assert sub(1, 1) == 0\n")  # fmt: skip
+    task = tmp_path / "changes" / "calc-mul"
+    task.mkdir(parents=True)
+    (task / "base.txt").write_text("../../tasks/calc\n")
+    (task / "change.md").write_text("Add mul(a, b) to calc.py, returning a * b.\n")
+    (task / "test_change.py").write_text(
+        reads + "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 4) == 8\n"
+    )
+    report = run_changes(find_change_tasks(tmp_path / "changes"), "fake:calc_mul", tmp_path / "ws")
+    (run,) = report["runs"]
+    assert run["status"] == "passed" and run["committed"], run
+    assert (report["regression_passed"], report["regression_total"]) == (2, 2)
+    assert (report["change_passed"], report["change_total"]) == (1, 1) and report["regressions_committed"] == 0
+
+
+def test_failing_tests_of_the_change_are_committed_marked_xfail():
+    from agentco.change.run import expected_failures
+
+    tests = '"""Tests."""\n\nimport pytest\n\n\ndef test_ok():\n    assert True\n\n\n@pytest.mark.parametrize("x", [1])\ndef test_bad(x):\n    assert x == 2\n'
+    marked = expected_failures(tests, ["tests/test_c.py::test_bad[1]"])
+    assert marked.count("@pytest.mark.xfail(") == 1
+    assert marked.index("@pytest.mark.xfail(") < marked.index('@pytest.mark.parametrize("x", [1])')
+    assert "def test_ok():\n    assert True" in marked and marked.count("import pytest") == 1
