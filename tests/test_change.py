@@ -212,3 +212,27 @@ def test_failing_tests_of_the_change_are_committed_marked_xfail():
     assert marked.count("@pytest.mark.xfail(") == 1
     assert marked.index("@pytest.mark.xfail(") < marked.index('@pytest.mark.parametrize("x", [1])')
     assert "def test_ok():\n    assert True" in marked and marked.count("import pytest") == 1
+
+
+@sandboxed
+def test_a_change_that_stops_a_module_importing_is_rolled_back_in_a_project_without_tests(tmp_path):
+    root = calc_project(tmp_path)
+    git(root, "rm", "-rq", "tests")
+    git(root, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-qm", "no tests")
+    start, before = git(root, "rev-parse", "HEAD").strip(), snapshot(root)
+    outcome = change(tmp_path, "fake:calc_import_break", root, "Add a LIMIT constant to calc.py.")
+    assert outcome.status == "rolled_back", outcome.notes
+    assert any("calc.py no longer imports" in note for note in outcome.notes)
+    assert git(root, "rev-parse", "HEAD").strip() == start and snapshot(root) == before
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_over_long_fields_of_a_change_document_are_cut_to_their_bounds_with_a_note():
+    from agentco.change.schemas import ChangeDesign, ChangePrd
+    from agentco.company.repairs import fit
+
+    notes: list[str] = []
+    prd = fit(ChangePrd, {"summary": "s" * 900, "changes": ["c"] * 12}, notes)
+    design = fit(ChangeDesign, {"files": [{"path": "a.py", "action": "modify", "why": "w" * 900}]}, notes)
+    ChangePrd.model_validate(prd)
+    assert len(ChangeDesign.model_validate(design).files[0].why) <= 400 and len(notes) >= 2

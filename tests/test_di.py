@@ -381,3 +381,15 @@ def test_a_column_named_without_its_surrounding_spaces_is_respelled_by_the_progr
     assert [r.schema_name for r in asked] == ["plan", "cell 1", "answer"]  # no model call for the fix
     assert outcome.status == "answered"
     assert any("used ' WINDSPEED'" in note for note in outcome.notes)
+
+
+def test_answer_lines_typed_into_every_attempt_are_never_the_answer(tmp_path, ds_python, asked, monkeypatch):
+    typed = AnalysisScript(
+        plan=[{"id": "1", "instruction": "Print the answer line", "type": "answer"}],
+        cells={"1": [f'print("@fastest_region[{guess}]")\n' for guess in ("name", "north", "east")]},
+        answer="The cells did not compute it.",
+    )
+    monkeypatch.setitem(ANALYSES, "typed_always", typed)
+    outcome = run(tmp_path, model="fake:typed_always")
+    assert [r.schema_name for r in asked] == ["plan", "cell 1", "fix 1", "fix 1", "answer"]
+    assert outcome.answer == "The cells did not compute it."

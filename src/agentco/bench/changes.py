@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agentco.bench.suite import ACCEPTANCE_FILE, run_test_file
+from agentco.bench.suite import ACCEPTANCE_FILE, chosen, run_test_file
 from agentco.errors import ConfigError
 from agentco.sandbox.process import run_capped
 
@@ -76,12 +76,9 @@ def find_change_tasks(root: Path, names: Sequence[str] = ()) -> list[ChangeTask]
         base = (folder / (folder / "base.txt").read_text(encoding="utf-8").strip()).resolve()
         found[folder.name] = ChangeTask(folder.name, folder.resolve(), base,
                                         (folder / "change.md").read_text(encoding="utf-8").strip())  # fmt: skip
-    if unknown := [n for n in names if n not in found]:
-        raise ConfigError(f"no change task {', '.join(unknown)} in {root} (found: {', '.join(found) or 'none'})")
-    tasks = [found[n] for n in names] if names else list(found.values())
-    if not tasks:
-        raise ConfigError(f"no change tasks in {root}: a task is a folder with change.md, base.txt and {CHANGE_TESTS}")
-    return tasks
+    return chosen(
+        found, names, root, "change task", f"a change task is a folder with change.md, base.txt and {CHANGE_TESTS}"
+    )
 
 
 def base_project(task: ChangeTask, into: Path) -> Path:

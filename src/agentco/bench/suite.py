@@ -17,13 +17,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agentco.bench.report import mean, repo_root
 from agentco.errors import ConfigError
 from agentco.sandbox.process import run_capped
 
 ACCEPTANCE_FILE = "test_acceptance.py"
+T = TypeVar("T")
 _DOC_SUFFIXES = {".md", ".rst", ".txt", ".json", ".mmd", ".cfg", ".toml", ".ini", ".yaml", ".yml", ""}
 _NUMERIC = (
     "wall_s",
@@ -108,11 +109,16 @@ def find_tasks(root: Path, names: Sequence[str] = ()) -> list[Task]:
         for folder in sorted(root.iterdir())
         if (folder / "prompt.md").is_file() and (folder / ACCEPTANCE_FILE).is_file()
     }
+    return chosen(found, names, root, "task", f"a task is a folder with prompt.md and {ACCEPTANCE_FILE}")
+
+
+def chosen(found: dict[str, T], names: Sequence[str], root: Path, what: str, shape: str) -> list[T]:
+    """The tasks ``names`` asks for among those ``found`` in ``root`` (all when none is named)."""
     if unknown := [n for n in names if n not in found]:
-        raise ConfigError(f"no task {', '.join(unknown)} in {root} (found: {', '.join(found) or 'none'})")
+        raise ConfigError(f"no {what} {', '.join(unknown)} in {root} (found: {', '.join(found) or 'none'})")
     tasks = [found[n] for n in names] if names else list(found.values())
     if not tasks:
-        raise ConfigError(f"no tasks in {root}: a task is a folder with prompt.md and {ACCEPTANCE_FILE}")
+        raise ConfigError(f"no {what}s in {root}: {shape}")
     return tasks
 
 

@@ -57,16 +57,10 @@ async def run_change(
     change: str, options: ChangeOptions, llm: LLMClient, *, toolchain: Any, events: EventBus | None = None,
     store: Any = None, run_id: str | None = None, previous_wall_s: float = 0.0,
 ) -> ChangeOutcome:  # fmt: skip
-    started = time.monotonic()
+    from agentco.store.recorder import follow_run
+
     events = events or EventBus(run_id, store)
-
-    def wall_s() -> float:
-        return round(previous_wall_s + time.monotonic() - started, 2)
-
-    if store is not None and run_id is not None:
-        from agentco.store.recorder import StoreRecorder
-
-        events.subscribe(StoreRecorder(store, run_id, lambda: {**llm.meter.summary(), "wall_s": wall_s()}))
+    wall_s = follow_run(events, store, run_id, llm.meter.summary, previous_wall_s)
     events.emit(RUN_STARTED, idea=change, model=str(llm.ref))
     session = Change(change, options, llm, toolchain, events)
     with announce_failure(events):
@@ -99,11 +93,15 @@ class Change:
     """Each file the run wrote, with its bytes before (None: the run created it)."""
     counts: dict[str, Any] = field(default_factory=dict)
     untracked_before: set[str] = field(default_factory=set)
+    importable: list[str] = field(default_factory=list)
+    """The source files that imported before the change."""
 
     # --- the loop ------------------------------------------------------------------------------
     async def run(self) -> str:
         before = self.test()
         passing = {c.name for c in before.cases if c.outcome == "passed"}
+        # a project without tests still has modules that import: one that stops importing is broken
+        self.importable = [p for p in self.map.sources if p not in self.imports(list(self.map.sources))]
         self.prd = await steps.write_prd(self)
         self.design = await steps.write_design(self)
         self.tasks = await steps.write_tasks(self)
@@ -128,6 +126,7 @@ class Change:
             report = best[2]
             self.note("the last fix round made things worse; kept the code of the best round")
         regressions = [name for name in passing if not _passed(report, name)]
+        regressions += [f"{path} no longer imports" for path in self.imports(self.importable)]
         self.counts = {"tests_before": len(passing), "regressions": len(regressions), "tests_passed": report.passed,
                        "tests_failed": report.failed + report.errors, "fix_rounds": rounds}  # fmt: skip
         if regressions:
@@ -141,8 +140,13 @@ class Change:
         return "passed" if report.ok else "failed"
 
     def score(self, report: Any, passing: set[str]) -> tuple[int, int]:
-        """Better is fewer broken old tests, then more passing tests."""
-        return (-sum(not _passed(report, name) for name in passing), report.passed)
+        """Better is fewer broken old tests and modules, then more passing tests."""
+        broken = sum(not _passed(report, name) for name in passing) + len(self.imports(self.importable))
+        return (-broken, report.passed)
+
+    def imports(self, paths: list[str]) -> dict[str, list[str]]:
+        """The modules among ``paths`` that do not import, with why (run in the sandbox)."""
+        return self.toolchain.import_check(self.options.project, paths) if paths else {}
 
     def snapshot(self) -> dict[str, str]:
         return {path: text for path in self.design_files() if (text := self.current(path)) is not None}
@@ -205,9 +209,12 @@ class Change:
                 culprits = [f for f in case.files if f in changed] or changed[:1]
                 for path in culprits:
                     problems.setdefault(path, []).append(f"{case.name}: {(case.where or case.message)[:300]}")
-        if report.problem and passing:
+        if report.problem and (passing or test_file):
             for path in changed:
                 problems.setdefault(path, []).append(f"the tests could not run: {report.problem}")
+        for path, why in self.imports(self.importable).items():
+            for culprit in [path] if path in changed else changed[:1]:
+                problems.setdefault(culprit, []).append(f"{path} no longer imports: {'; '.join(why)[:300]}")
         return {path: lines[:6] for path, lines in problems.items()}
 
     async def fix(self, broken: dict[str, list[str]]) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentco.change.edit import EditError, merge
 from agentco.change.schemas import ChangeDesign, ChangePrd, ChangeTask, ChangeTasks, design_for, tasks_for, tidy_design
+from agentco.company.repairs import fit
 from agentco.errors import ModelOutputError
 from agentco.llm.structured import JsonOutput, TextOutput, generate
 from agentco.templates import render
@@ -33,32 +34,40 @@ async def _ask(session: Change, who: str, messages: list[dict[str, str]], spec: 
     return generation.value
 
 
+def _fitted(schema: type, name: str, notes: list[str], then: Any = None) -> JsonOutput:
+    """The schema's output with over-long strings and lists cut to its bounds first (the company's
+    mechanical repair, ``repairs.fit``); ``notes`` holds the repairs made to the last answer parsed."""
+
+    def normalise(data: Any) -> Any:
+        notes.clear()
+        data = fit(schema, data, notes)
+        return then(data) if then is not None else data
+
+    return JsonOutput(schema, name=name, normalise=normalise)
+
+
 async def write_prd(session: Change) -> ChangePrd:
-    messages = _messages("the product manager", "change/prd.j2", session)
+    messages, notes = _messages("the product manager", "change/prd.j2", session), []
     try:
-        return await _ask(session, "product_manager", messages, JsonOutput(ChangePrd, name="ChangePrd"), DOC_TOKENS)
+        prd = await _ask(session, "product_manager", messages, _fitted(ChangePrd, "ChangePrd", notes), DOC_TOKENS)
     except ModelOutputError as exc:
-        session.note(
-            f"PRD delta: taken from the change request itself, the model's did not validate ({exc.last_error[:160]})"
-        )
-        return ChangePrd(
-            summary=session.change[:400], changes=[session.change[:400]], keep=["Everything else works as before"]
-        )
+        session.note(f"PRD delta: the change request itself, the model's did not validate ({exc.last_error[:160]})")
+        return ChangePrd(summary=session.change[:400], changes=[session.change[:400]], keep=["everything else"])
+    for note in notes:
+        session.note(f"PRD delta: {note}")
+    return prd
 
 
 async def write_design(session: Change) -> ChangeDesign:
-    """Which files change. Falls back to every source file the change request names, else every
-    source file (a small project), each to be modified as the request says."""
+    """Which files change. Falls back to the source files the change request names, else the first
+    three (a small project), each to be modified as the request says."""
     toolchain, sources = session.toolchain, set(session.map.sources)
     notes: list[str] = []
     schema = design_for(sources, toolchain.path_problem)
-    spec = JsonOutput(
-        schema, name="ChangeDesign", normalise=lambda d: tidy_design(d, sources, toolchain.is_test_file, notes)
-    )
+    spec = _fitted(schema, "ChangeDesign", notes, lambda d: tidy_design(d, sources, toolchain.is_test_file, notes))
+    messages = _messages("the architect", "change/design.j2", session)
     try:
-        design = await _ask(
-            session, "architect", _messages("the architect", "change/design.j2", session), spec, DOC_TOKENS
-        )
+        design = await _ask(session, "architect", messages, spec, DOC_TOKENS)
     except ModelOutputError as exc:
         named = [path for path in sorted(sources) if path in session.change] or sorted(sources)[:3]
         session.note(f"design: the files the request names ({', '.join(named)}); the model's did not validate "
@@ -70,14 +79,18 @@ async def write_design(session: Change) -> ChangeDesign:
 
 
 async def write_tasks(session: Change) -> ChangeTasks:
-    files = [f.path for f in session.design.files]
-    spec = JsonOutput(tasks_for(files), name="ChangeTasks")
+    files, notes = [f.path for f in session.design.files], []
+    messages = _messages("the project manager", "change/tasks.j2", session)
     try:
-        return await _ask(session, "project_manager", _messages("the project manager", "change/tasks.j2", session),
-                          spec, DOC_TOKENS)  # fmt: skip
+        tasks = await _ask(
+            session, "project_manager", messages, _fitted(tasks_for(files), "ChangeTasks", notes), DOC_TOKENS
+        )
     except ModelOutputError as exc:
         session.note(f"tasks: one per file from the design ({exc.last_error[:160]})")
         return ChangeTasks(tasks=[ChangeTask(file=f.path, description=f.why) for f in session.design.files])
+    for note in notes:
+        session.note(f"tasks: {note}")
+    return tasks
 
 
 async def edit_file(session: Change, task: ChangeTask, problems: list[str] = ()) -> str | None:  # type: ignore[assignment]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,16 +66,10 @@ async def run_company(
         from agentco.lang import get_toolchain
 
         toolchain = get_toolchain("python")
-    started = time.monotonic()
-
-    def wall_s() -> float:
-        return round(previous_wall_s + time.monotonic() - started, 2)
+    from agentco.store.recorder import follow_run
 
     events = events or EventBus(run_id, store)
-    if store is not None and run_id is not None:
-        from agentco.store.recorder import StoreRecorder
-
-        events.subscribe(StoreRecorder(store, run_id, lambda: {**llm.meter.summary(), "wall_s": wall_s()}))
+    wall_s = follow_run(events, store, run_id, llm.meter.summary, previous_wall_s)
     workshop = Workshop(idea.strip(), options, toolchain, events)
     team = build_team(workshop, llm, llm_for, role_kwargs or {}, reviewer)
     events.emit(RUN_STARTED, idea=idea.strip(), model=str(llm.ref))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,16 +72,10 @@ async def run_interpreter(
     kernel_factory: Callable[[Path, Path], SandboxKernel] | None = None,
 ) -> DiOutcome:
     """Answer a request about data. Raises what stops the run (budget, Ctrl-C) after announcing it."""
-    started = time.monotonic()
+    from agentco.store.recorder import follow_run
+
     events = events or EventBus(run_id, store)
-
-    def wall_s() -> float:
-        return round(previous_wall_s + time.monotonic() - started, 2)
-
-    if store is not None and run_id is not None:
-        from agentco.store.recorder import StoreRecorder
-
-        events.subscribe(StoreRecorder(store, run_id, lambda: {**llm.meter.summary(), "wall_s": wall_s()}))
+    wall_s = follow_run(events, store, run_id, llm.meter.summary, previous_wall_s)
     events.emit(RUN_STARTED, idea=request, model=str(llm.ref))
     session = Interpreter(request, options, llm, events, reviewer)
     with announce_failure(events):

@@ -27,6 +27,8 @@ class Cell:
     charts: list[str] = field(default_factory=list)
     hints: list[dict[str, Any]] = field(default_factory=list)
     """What the program found about its error (``checks.column_hints``)."""
+    rejected: str = ""
+    """Why a cell that ran did not pass its check (``checks.answer_problem``): its answer lines are not used."""
 
     @property
     def shown(self) -> str:

@@ -217,9 +217,10 @@ async def cell_problem(session: Interpreter, task: PlanTask, cell: Cell) -> str 
         return f"Its output and error:\n{cell.shown}" + (f"\n{hints}" if hints else "")
     if not has_answer_format(session.request):
         return None
-    before = "\n".join(c.shown for c in session.cells if c.run.ok and c is not cell)
+    before = "\n".join(c.shown for c in session.cells if c.run.ok and not c.rejected and c is not cell)
     problem = answer_problem(session.request, cell.code, cell.shown, before, answers=task.type == "answer")
     if problem:
+        cell.rejected = problem
         session.note(f"task {task.id}, attempt {cell.attempt}: {problem.split('. ')[0]}")
         return f"Its output:\n{cell.shown}\n\nWhat is wrong: {problem}"
     return None
@@ -274,11 +275,12 @@ def kernel_names(kernel: SandboxKernel) -> str:
 async def final_answer(session: Interpreter) -> str:
     """The answer. Where the request gives ``@name[value]`` lines and the cells printed every one of
     them, those lines are the answer (nothing is left to judge, so no call). Otherwise the model
-    answers from what the cells printed; an answer without the pairs gets the ones the cells
+    answers from what the cells printed. A cell that did not pass its check counts for neither: its
+    answer lines were typed, not computed. An answer without the pairs gets the ones the cells
     printed; with no answer from the model, the last finished task's output is the answer."""
     o = session.options
     cells = [{"task_id": c.task_id, "instruction": c.instruction, "shown": c.shown[-800:]}
-             for c in session.cells if c.run.ok]  # fmt: skip
+             for c in session.cells if c.run.ok and not c.rejected]  # fmt: skip
     printed = answer_pairs("\n".join(c["shown"] for c in cells))
     asked = list(answer_pairs(session.request))
     if asked and all(name in printed for name in asked):

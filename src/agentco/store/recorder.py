@@ -6,6 +6,7 @@ that resume, ``runs list`` and ``runs show`` read, written as the events happen.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -47,3 +48,19 @@ class StoreRecorder:
 
     def update(self, **fields: Any) -> None:
         self.store.update_run(self.run_id, **self.usage(), **fields)
+
+
+def follow_run(
+    events: Any, store: RunStore | None, run_id: str | None, usage: Callable[[], dict[str, Any]],
+    previous_wall_s: float = 0.0,
+) -> Callable[[], float]:  # fmt: skip
+    """The run's wall-clock counter (seconds, the earlier attempts' included); with a store, the
+    store's tables follow the run's events from here on, with ``usage()`` and that time."""
+    started = time.monotonic()
+
+    def wall_s() -> float:
+        return round(previous_wall_s + time.monotonic() - started, 2)
+
+    if store is not None and run_id is not None:
+        events.subscribe(StoreRecorder(store, run_id, lambda: {**usage(), "wall_s": wall_s()}))
+    return wall_s

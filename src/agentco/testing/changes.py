@@ -68,6 +68,13 @@ CHANGES = {
         tests={"value_checks": {"add": [_check("add_strings", "add('2', '3')", 5)]}, "command_checks": []},
         summary="add accepts strings of digits",
     ),
+    "calc_import_break": ChangeScript(
+        files={"calc.py": "add a LIMIT constant"},
+        # each version parses but stops calc from importing (as a dataclass field order does)
+        edits={"calc.py": [f"LIMIT = missing_{n}\n" for n in "abc"]},
+        tests={"value_checks": {"add": [_check("add_2_3", "add(2, 3)", 5)]}, "command_checks": []},
+        summary="add a LIMIT constant",
+    ),
     "calc_qa": ChangeScript(
         files={},
         edits={},
