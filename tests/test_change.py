@@ -236,3 +236,15 @@ def test_over_long_fields_of_a_change_document_are_cut_to_their_bounds_with_a_no
     design = fit(ChangeDesign, {"files": [{"path": "a.py", "action": "modify", "why": "w" * 900}]}, notes)
     ChangePrd.model_validate(prd)
     assert len(ChangeDesign.model_validate(design).files[0].why) <= 400 and len(notes) >= 2
+
+
+def test_a_read_only_project_folder_is_a_clear_error(tmp_path):
+    from agentco.errors import ConfigError
+
+    root = calc_project(tmp_path)
+    root.chmod(0o555)
+    try:
+        with pytest.raises(ConfigError, match="is read-only"):
+            change(tmp_path, "fake:calc_mul", root, "Add mul(a, b) to calc.py.")
+    finally:
+        root.chmod(0o755)

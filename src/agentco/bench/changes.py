@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -85,6 +86,8 @@ def base_project(task: ChangeTask, into: Path) -> Path:
     """The base reference as a user's repository: copied, ``git init``, one commit."""
     project = into / "project"
     shutil.copytree(task.reference, project, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for path in [project, *project.rglob("*")]:  # the shared reference is read-only; a user's repository is not
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
     for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=bench", "-c", "user.email=bench@localhost",
                                                  "commit", "-qm", "base"]):  # fmt: skip

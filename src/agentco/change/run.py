@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +102,10 @@ class Change:
         before = self.test()
         passing = {c.name for c in before.cases if c.outcome == "passed"}
         # a project without tests still has modules that import: one that stops importing is broken
-        self.importable = [p for p in self.map.sources if p not in self.imports(list(self.map.sources))]
+        failing = self.imports(list(self.map.sources))
+        self.importable = [p for p in self.map.sources if p not in failing]
+        if failing:
+            self.note(f"did not import before the change, so not checked after it: {', '.join(sorted(failing))}")
         self.prd = await steps.write_prd(self)
         self.design = await steps.write_design(self)
         self.tasks = await steps.write_tasks(self)
@@ -173,6 +177,10 @@ class Change:
         """The project, checked: a git work tree with nothing uncommitted (or ``allow_dirty``), and
         the files an interrupted attempt of this run wrote put back first."""
         root = self.options.project
+        if root.is_dir() and not root.stat().st_mode & stat.S_IWUSR:  # its tests could not even write a report
+            raise ConfigError(
+                f"{root} is read-only; a change needs a project folder it can write", key="--project-path"
+            )
         self.events.emit(PROJECT_OPENED, path=str(root))
         self.folder = ProjectFolder.open(root, events=self.events)
         if self.folder.head() is None:  # a folder that was no repository: its files as they are, first
