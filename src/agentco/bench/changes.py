@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agentco.bench.suite import ACCEPTANCE_FILE, chosen, run_test_file
+from agentco.bench.suite import ACCEPTANCE_FILE, chosen, run_status, run_test_file
 from agentco.errors import ConfigError
 from agentco.sandbox.process import run_capped
 
@@ -109,13 +109,7 @@ def run_change_task(task: ChangeTask, model: str, workspace: Path, *, timeout: f
     wall = time.monotonic() - start
     (folder / "agentco.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     summary = _json_summary(done.stdout)
-    error = None
-    if done.timed_out:
-        status, error = "timeout", f"no result within {timeout:.0f}s"
-    elif "status" in summary and done.returncode in (0, 1):
-        status = summary["status"]
-    else:
-        status, error = "crashed", _last_line(done.stderr) or f"exit status {done.returncode}"
+    status, error = run_status(done, summary, timeout)
     regression = run_test_file(task.base / ACCEPTANCE_FILE, project, folder, name="regression")
     change = run_test_file(task.path / CHANGE_TESTS, project, folder, name="change")
     return ChangeRun(
@@ -179,8 +173,3 @@ def _json_summary(stdout: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1][:300] if lines else ""

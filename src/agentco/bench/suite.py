@@ -224,14 +224,7 @@ def run_task(task: Task, model: str, workspace: Path, *, run: int = 1, timeout: 
     (ws / "agentco.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     project = ws / task.name
     summary = _read_summary(project) or _stored_summary(ws)
-    error = None
-    if done.timed_out:
-        status, error = "timeout", f"no result within {timeout:.0f}s"
-    elif "status" in summary and done.returncode in (0, 1):
-        status = summary["status"]
-    else:
-        status = "crashed"
-        error = _last_line(done.stderr) or f"exit status {done.returncode}"
+    status, error = run_status(done, summary, timeout)
     if project.is_dir():
         passed, total, problem = run_acceptance(task, project, ws)
         error = error or problem
@@ -257,6 +250,15 @@ def run_task(task: Task, model: str, workspace: Path, *, run: int = 1, timeout: 
         project=str(project),
         error=error,
     )
+
+
+def run_status(done: Any, summary: dict[str, Any], timeout: float) -> tuple[str, str | None]:
+    """(status, error) of one ``agentco`` process: its own status, or ``timeout`` / ``crashed``."""
+    if done.timed_out:
+        return "timeout", f"no result within {timeout:.0f}s"
+    if "status" in summary and done.returncode in (0, 1):
+        return summary["status"], None
+    return "crashed", _last_line(done.stderr) or f"exit status {done.returncode}"
 
 
 def _read_summary(project: Path) -> dict[str, Any]:
