@@ -248,3 +248,34 @@ def test_a_read_only_project_folder_is_a_clear_error(tmp_path):
             change(tmp_path, "fake:calc_mul", root, "Add mul(a, b) to calc.py.")
     finally:
         root.chmod(0o755)
+
+
+def test_the_names_a_request_spells_are_found_and_placeholders_literals_and_modules_are_not():
+    from agentco.change.named import missing_names, owners, requested_names
+
+    request = ("Add `peek(key, default=None)` and `resize(capacity: int) -> None`; the constructor takes "
+               "`LRUCache(capacity, on_evict=None)`. A bad capacity raises `TypeError`. New commands `delete ID` "
+               "and `export [--month YYYY-MM]` write `csv`; `--flat` too. Not names: `ID`, `\"3\"`, `2.5`, `True`, "
+               "`int`, `semver.compare`, `>=1.2.3 <2.0.0`.")  # fmt: skip
+    assert requested_names(request) == ["peek", "default", "resize", "LRUCache", "on_evict", "TypeError", "delete",
+                                        "export", "--month", "--flat"]  # fmt: skip
+    code = {"lru.py": "class LRUCache:\n    def peek(self, key, default=None): ...\n",
+            "cli.py": 'p.add_argument("--month")\nsub.add_parser("delete")\nraise TypeError("no")\n',
+            "export.py": ""}  # fmt: skip
+    assert missing_names(request, code) == ["resize", "on_evict", "--flat"]  # `export` is a file's name
+    tasks = {"cli.py": "add --flat to the parser", "lru.py": "add resize and peek"}
+    assert owners(["resize", "on_evict", "--flat"], tasks, request) == {
+        "lru.py": ["resize", "on_evict"],
+        "cli.py": ["--flat"],
+    }
+
+
+@sandboxed
+def test_an_edit_that_leaves_out_a_name_the_request_spells_goes_back_once(tmp_path):
+    root = calc_project(tmp_path)
+    outcome = change(tmp_path, "fake:calc_two", root, "Add `mul(a, b)`, returning a * b, and `div(a, b)`, "
+                     "returning a / b, to calc.py.")  # fmt: skip
+    code = (root / "calc.py").read_text()
+    assert "def mul(a, b):" in code and "def div(a, b):" in code and "def add(a, b):" in code
+    assert any("`div`" in note and "sent back once" in note for note in outcome.notes), outcome.notes
+    assert outcome.status == "passed", outcome.notes

@@ -148,6 +148,20 @@ def test_a_check_ending_in_an_assignment_checks_its_value_and_a_module_name_is_i
     assert imports_for(plan.checks(), {"merge": "intervals"}) == ["import intervals"]
 
 
+def test_a_check_ending_in_a_print_checks_the_printed_value():
+    from agentco.lang.python.plan_repair import drop_broken_checks
+
+    check = {"name": "get_missing", "code": ["c = LRUCache(3)", "print(c.get('a', 'd'))"], "expected": "d",
+             "raises": ""}  # fmt: skip
+    notes: list[str] = []
+    drop_broken_checks({"value_checks": {"get": [check]}}, notes)
+    assert check["code"] == ["c = LRUCache(3)", "c.get('a', 'd')"]
+    assert notes == ["test plan: get_missing checks the value its last line printed, \"c.get('a', 'd')\""]
+    two = {"name": "two", "code": ["print(1, 2)"], "expected": None, "raises": ""}
+    drop_broken_checks({"value_checks": {"p": [two]}}, notes)
+    assert two["code"] == ["print(1, 2)"]  # not one value: left for the plan's own check
+
+
 def test_a_newline_decoded_inside_a_string_of_a_check_is_written_back_as_an_escape():
     from agentco.lang.python.plan_repair import drop_broken_checks
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentco.change import steps
+from agentco.change import named, steps
 from agentco.change.reader import ProjectMap, read_project
 from agentco.change.schemas import ChangeDesign, ChangePrd, ChangeTasks
 from agentco.company.project import ProjectFolder
@@ -112,6 +112,7 @@ class Change:
         for task in self.tasks.tasks:
             if (code := await steps.edit_file(self, task)) is not None:
                 self.write(task.file, code)
+        await self.complete_named()
         if not any(path in self.written for path in self.design_files()):
             self.roll_back("the model gave no usable edit for any file of the change")
             return "failed"
@@ -230,6 +231,21 @@ class Change:
         by_file = {t.file: t for t in self.tasks.tasks}
         for path, problems in broken.items():
             if path in by_file and (code := await steps.edit_file(self, by_file[path], problems)) is not None:
+                self.write(path, code)
+
+    async def complete_named(self) -> None:
+        """One more edit of each file whose task left out a name the request spells (``change.named``)."""
+        sources = {**self.map.sources, **{path: self.current(path) or "" for path in self.design_files()}}
+        if not self.tasks or not (missing := named.missing_names(self.change, sources)):
+            return
+        tasks = {t.file: t for t in self.tasks.tasks if t.file in self.written}
+        for path, names in named.owners(missing, {p: t.description for p, t in tasks.items()}, self.change).items():
+            shown = ", ".join(f"`{name}`" for name in names)
+            self.note(f"{path}: the request names {shown}, which the code did not have; sent back once")
+            problem = (
+                f"the change request names {shown}, which the code does not have yet; add them as the request says"
+            )
+            if (code := await steps.edit_file(self, tasks[path], [problem])) is not None:
                 self.write(path, code)
 
     async def write_tests(self) -> str | None:

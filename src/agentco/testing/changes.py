@@ -61,6 +61,15 @@ CHANGES = {
         tests={"value_checks": {"mul": [_check("mul_2_3", "mul(2, 3)", 6)]}, "command_checks": []},
         summary="Add mul(a, b), the product of a and b",
     ),
+    "calc_two": ChangeScript(
+        files={"calc.py": "add mul(a, b)"},  # the task names one of the two functions the request asks for
+        edits={"calc.py": ["def mul(a, b):\n    return a * b\n", "def div(a, b):\n    return a / b\n"]},
+        tests={
+            "value_checks": {"mul": [_check("mul_2_3", "mul(2, 3)", 6)], "div": [_check("div_6_3", "div(6, 3)", 2)]},
+            "command_checks": [],
+        },  # fmt: skip
+        summary="Add mul and div",
+    ),
     "calc_break": ChangeScript(
         files={"calc.py": "make add accept strings of digits"},
         # every version breaks the old add; each differs, so each is run

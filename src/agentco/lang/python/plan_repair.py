@@ -1,5 +1,5 @@
 """Mending a test plan before it is validated, each repair a note: a check whose last line assigns
-the value it means to check (``result = f(2)``) checks the value itself (a 1.5B model ended every
+or prints the value it means to check (``result = f(2)``, ``print(f(2))``) checks the value itself (a 1.5B model ended every
 check of a plan so, and the plan was refused three times); a check that is still broken by itself is
 dropped from a group that keeps a valid one. Fewer checks beat none: a 1.5B model wrapped a few of
 its checks in ``try: ... raise`` and the whole plan, valid checks and all, was refused twice."""
@@ -69,6 +69,17 @@ def _check_the_value(check: Any, notes: list[str]) -> None:
     if isinstance(last, ast.Assign) and len(last.targets) == 1 and isinstance(last.targets[0], ast.Name):
         code[-1] = ast.unparse(last.value)
         notes.append(f"test plan: {check.get('name')} checks the value its last line assigned, {code[-1]!r}")
+    elif _is_print_of_one(last):  # print() returns None: ``print(f(2))`` expecting 4 means f(2)
+        code[-1] = ast.unparse(last.value.args[0])  # type: ignore[attr-defined]
+        notes.append(f"test plan: {check.get('name')} checks the value its last line printed, {code[-1]!r}")
+
+
+def _is_print_of_one(node: ast.stmt) -> bool:
+    call = node.value if isinstance(node, ast.Expr) else None
+    return (
+        isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"
+        and len(call.args) == 1 and not call.keywords and not isinstance(call.args[0], ast.Starred)
+    )  # fmt: skip
 
 
 def _valid(check: Any) -> bool:
