@@ -14,7 +14,7 @@ from agentco.change.edit import EditError, merge
 from agentco.config import LLMSettings, Settings
 from agentco.runtime import ChangeRequest, RunRequest, start_run
 from agentco.sandbox import is_available
-from agentco.testing.changes import CALC
+from agentco.testing.changes import CALC, CALC_CLI
 
 sandboxed = pytest.mark.skipif(not is_available(), reason="bubblewrap cannot run here")
 
@@ -24,10 +24,10 @@ def git(folder: Path, *args: str) -> str:
     return done.stdout
 
 
-def calc_project(tmp_path: Path) -> Path:
+def calc_project(tmp_path: Path, files: dict[str, str] = CALC) -> Path:
     """A plain project with its own tests, committed, as a user has it."""
     root = tmp_path / "calc"
-    for path, text in CALC.items():
+    for path, text in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
     git(root.parent, "init", "-q", str(root))
@@ -251,7 +251,7 @@ def test_a_read_only_project_folder_is_a_clear_error(tmp_path):
 
 
 def test_the_names_a_request_spells_are_found_and_placeholders_literals_and_modules_are_not():
-    from agentco.change.named import missing_names, owners, requested_names
+    from agentco.change.named import command_line_file, missing_names, owners, requested_names
 
     request = ("Add `peek(key, default=None)` and `resize(capacity: int) -> None`; the constructor takes "
                "`LRUCache(capacity, on_evict=None)`. A bad capacity raises `TypeError`. New commands `delete ID` "
@@ -268,6 +268,11 @@ def test_the_names_a_request_spells_are_found_and_placeholders_literals_and_modu
         "lru.py": ["resize", "on_evict"],
         "cli.py": ["--flat"],
     }
+    assert command_line_file(code) == "cli.py"  # an option no task mentions goes to the file parsing the command line
+    assert owners(["on_evict", "--flat"], {"lru.py": "add resize"}, request, "cli.py") == {
+        "lru.py": ["on_evict"],
+        "cli.py": ["--flat"],
+    }
 
 
 @sandboxed
@@ -279,3 +284,58 @@ def test_an_edit_that_leaves_out_a_name_the_request_spells_goes_back_once(tmp_pa
     assert "def mul(a, b):" in code and "def div(a, b):" in code and "def add(a, b):" in code
     assert any("`div`" in note and "sent back once" in note for note in outcome.notes), outcome.notes
     assert outcome.status == "passed", outcome.notes
+
+
+@sandboxed
+def test_an_option_the_request_names_goes_to_the_file_that_parses_the_command_line(tmp_path):
+    root = calc_project(tmp_path, CALC_CLI)
+    start = git(root, "rev-parse", "HEAD").strip()
+    outcome = change(tmp_path, "fake:calc_option", root, "Add `mul(a, b)` to calc.py and a `--mul` option that "
+                     "prints the product instead of the sum.")  # fmt: skip
+    assert outcome.status == "passed", outcome.notes
+    assert '"--mul"' in (root / "cli.py").read_text() and "def mul(a, b):" in (root / "calc.py").read_text()
+    assert any(note.startswith("cli.py: the request names `--mul`") for note in outcome.notes), outcome.notes
+    assert {"calc.py", "cli.py"} <= set(git(root, "diff", "--name-only", start, "HEAD").split())
+
+
+def test_a_cut_off_edit_keeps_the_methods_it_completed_once_each():
+    from agentco.change.edit import salvage
+
+    looping = (
+        "```python\nclass Graph:\n    def add_node(self, n):\n        self._adj.setdefault(n, set())\n\n"
+        "    def neighbors(self, n):\n        return sorted(self._adj[n])\n\n"
+        "    def add_node(self, n):\n        self._adj.setdefault(n, set())\n\n    @property\n    def neigh"
+    )
+    kept = salvage(looping)
+    assert kept == (
+        "class Graph:\n    def add_node(self, n):\n        self._adj.setdefault(n, set())\n\n"
+        "    def neighbors(self, n):\n        return sorted(self._adj[n])\n"
+    )
+    assert salvage("class Graph:\n    def add_node(self, n):\n        self._adj.setdef") is None
+
+
+def test_an_edit_that_breaks_existing_calls_is_named_and_a_requested_change_is_not():
+    from agentco.change.signatures import broken_calls
+
+    before = (
+        "from dataclasses import dataclass\n\n\n@dataclass\nclass Entry:\n    id: int | None\n    amount: float\n\n\n"
+        "class Cache:\n    def get(self, key, default=None):\n        return default\n\n\n"
+        "def add(a, b):\n    return a + b\n"
+    )
+    dataclass_init = before.replace("    amount: float\n", "    amount: float\n\n    def __init__(self, amount):\n"
+                                    "        self.amount = amount\n")  # fmt: skip
+    assert broken_calls(before, dataclass_init) == [
+        "`Entry` took (id, amount) and would take (amount): `amount` stands where `id` was"
+    ]
+    lost_default = before.replace("def get(self, key, default=None)", "def get(self, key, default)")
+    assert broken_calls(before, lost_default) == ["`Cache.get` took (key, default) and would take (key, default): "
+                                                  "`default` lost its default"]  # fmt: skip
+    needs_more = before.replace("def add(a, b)", "def add(a, b, c)")
+    assert broken_calls(before, needs_more) == [
+        "`add` took (a, b) and would take (a, b, c): the new `c` needs a default"
+    ]
+    compatible = before.replace("def add(a, b)", "def add(a, b, c=0, *, strict=False)").replace(
+        "    amount: float\n", "    amount: float\n    note: str = ''\n"
+    )
+    assert broken_calls(before, compatible) == []
+    assert broken_calls(before, needs_more, exempt={"add"}) == []  # the request asks for it

@@ -4,6 +4,8 @@ them; and when the model writes no usable plan, the requirement's checks are tes
 
 import json
 
+import pytest
+
 from agentco.company.run import run_company
 from agentco.company.workshop import CompanyOptions
 from agentco.lang.python import test_plan
@@ -171,3 +173,36 @@ def test_a_newline_decoded_inside_a_string_of_a_check_is_written_back_as_an_esca
     drop_broken_checks({"value_checks": {"report": [check]}}, notes)
     assert check["code"][1] == "assert out == 'food\\t12.5\\nTOTAL\\t12.5\\n'"
     assert len(notes) == 1 and "escaped the newlines" in notes[0]
+
+
+def test_a_check_whose_last_line_states_the_expected_value_expects_it():
+    from agentco.lang.python.plan_repair import drop_broken_checks
+
+    check = {"name": "flat", "code": ["result = flatten({'db': {'user': 'admin'}})", "expected: {'db.user': 'admin'}"],
+             "expected": None, "raises": ""}  # fmt: skip
+    notes: list[str] = []
+    drop_broken_checks({"value_checks": {"flatten": [check]}}, notes)
+    assert check["code"] == ["flatten({'db': {'user': 'admin'}})"] and check["expected"] == {"db.user": "admin"}
+    given = {"name": "g", "code": ["x = f(1)", "expected = 3"], "expected": 2, "raises": ""}
+    drop_broken_checks({"value_checks": {"f": [given]}}, notes)
+    assert given["code"] == ["x = f(1)", "expected = 3"]  # an expected value given: the line is left to the checks
+
+
+def test_the_valid_checks_of_a_refused_plan_are_kept_when_the_attempts_run_out():
+    from pydantic import ValidationError
+
+    from agentco.lang import get_toolchain
+    from agentco.lang.base import TestScope
+
+    toolchain = get_toolchain("python")
+    scope = TestScope(modules=["calc"], commands=[], must_check=["add", "sub"], provided={"add": "calc", "sub": "calc"},
+                      usage={}, max_checks=8)  # fmt: skip
+    good = {"name": "add_2_3", "code": ["add(2, 3)"], "expected": 5, "raises": ""}
+    data = {"value_checks": {"add": [good], "sub": [{"name": "sub_cut", "code": ["sub(5,"], "expected": 2, "raises": ""}]},
+            "command_checks": []}  # fmt: skip
+    with pytest.raises(ValidationError):
+        toolchain.test_plan_schema(scope).model_validate(data)
+    notes: list[str] = []
+    plan = toolchain.valid_part(data, scope, notes)
+    assert [c.name for c in plan.checks()] == ["add_2_3"] and "kept the 1 of its 2 value checks" in notes[0]
+    assert toolchain.valid_part({"value_checks": {"sub": data["value_checks"]["sub"]}}, scope, []) is None

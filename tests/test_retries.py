@@ -166,6 +166,21 @@ async def test_a_truncated_text_reply_is_asked_for_more_concisely():
     assert "concisely" in feedback(model, 1) and "add.py" in feedback(model, 1)
 
 
+async def test_a_truncated_text_reply_is_kept_as_far_as_its_salvage_says():
+    from agentco.change.edit import salvage
+
+    looping = "```python\ndef add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\ndef add(a, b"
+    model = ScriptedModel([cut(looping)])
+
+    result = await generate(client(model), ASK, TextOutput(name="calc.py", salvage=salvage), max_tokens=300)
+
+    assert result.attempts == 1 and len(model.requests) == 1
+    assert result.value == "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+    nothing = ScriptedModel([cut("def add(a, b):\n    return a +"), "def add(a, b):\n    return a + b\n"])
+    result = await generate(client(nothing), ASK, TextOutput(name="calc.py", salvage=salvage), max_tokens=300)
+    assert result.attempts == 2  # nothing complete to keep: asked again, as without a salvage
+
+
 async def test_a_reply_truncated_on_every_attempt_says_so_in_the_error():
     model = FunctionModel(lambda request: cut('{"reasons": ["x", "y", "z'))
 

@@ -15,11 +15,13 @@ as it was:
 
 Both the file and the answer must parse; the merged file is parsed again before it is kept. What
 the answer holds besides those pieces (a stray call, an example at the bottom) is dropped, with a note.
+An answer cut off at the token limit keeps the definitions it completed (``salvage``), with a note.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -191,3 +193,46 @@ def _indented(text: list[str], pieces: list[str], node: ast.stmt, lines: list[st
 
 def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
+
+
+_DEFINITION_LINE = re.compile(r"^\s*(?:async\s+def|def|class|@)\b|^\s*@")
+
+
+def salvage(answer: str) -> str | None:
+    """What of an answer cut off at the token limit can still be merged: the longest head that parses,
+    cut before the definition it stopped in, without the definitions it repeated (a small model that
+    loops writes the same methods again until the limit). None when no complete definition is left."""
+    from agentco.llm.structured import strip_fence
+
+    lines = strip_fence(answer).splitlines()
+    starts = [n for n, line in enumerate(lines) if _DEFINITION_LINE.match(line)]
+    for cut in reversed(starts):
+        head = "\n".join(lines[:cut]).rstrip()
+        try:
+            tree = ast.parse(head)
+        except SyntaxError:
+            continue
+        if any(isinstance(node, Definition) for node in tree.body):
+            return _without_repeats(head.splitlines(), tree)
+    return None
+
+
+def _without_repeats(lines: list[str], tree: ast.Module) -> str:
+    """``lines`` without the second and later definitions of a name, at the top level and in classes."""
+    drop: list[tuple[int, int]] = []
+
+    def scan(body: list[ast.stmt]) -> None:
+        seen: set[str] = set()
+        for node in body:
+            name = _name(node)
+            if name is not None and name in seen:
+                drop.append(_span(node))
+            elif name is not None:
+                seen.add(name)
+                if isinstance(node, ast.ClassDef):
+                    scan(node.body)
+
+    scan(tree.body)
+    for start, end in sorted(drop, reverse=True):
+        del lines[start - 1 : end]
+    return "\n".join(lines).rstrip() + "\n"

@@ -45,18 +45,29 @@ def missing_names(request: str, sources: Mapping[str, str]) -> list[str]:
     return [name for name in requested_names(request) if not _appears(name, text)]
 
 
-def owners(missing: list[str], descriptions: Mapping[str, str], request: str = "") -> dict[str, list[str]]:
-    """Each missing name given to the file whose task mentions it, else to the file whose task
-    mentions most of the request's names (the heart of the change)."""
+def owners(
+    missing: list[str], descriptions: Mapping[str, str], request: str = "", parser: str | None = None
+) -> dict[str, list[str]]:
+    """Each missing name given to the file whose task mentions it, else (an option) to the file that
+    parses the command line, else to the file whose task mentions most of the request's names."""
     if not descriptions:
         return {}
     spelled = [*requested_names(request), *missing]
     main = max(descriptions, key=lambda p: sum(_appears(name, descriptions[p]) for name in spelled))
     given: dict[str, list[str]] = {}
     for name in missing:
-        path = next((p for p, d in descriptions.items() if _appears(name, d)), main)
+        fallback = parser if parser is not None and name.startswith("-") else main
+        path = next((p for p, d in descriptions.items() if _appears(name, d)), fallback)
         given.setdefault(path, []).append(name)
     return given
+
+
+_PARSING = re.compile(r"\.add_argument\(|\.add_parser\(|\bsys\.argv\b|@click\.|typer\.")
+
+
+def command_line_file(sources: Mapping[str, str]) -> str | None:
+    """The source file that parses the command line (its options go there), the first of several."""
+    return next((path for path, code in sorted(sources.items()) if _PARSING.search(code)), None)
 
 
 def _appears(name: str, text: str) -> bool:

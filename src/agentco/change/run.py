@@ -22,7 +22,7 @@ from typing import Any
 
 from agentco.change import named, steps
 from agentco.change.reader import ProjectMap, read_project
-from agentco.change.schemas import ChangeDesign, ChangePrd, ChangeTasks
+from agentco.change.schemas import ChangeDesign, ChangePrd, ChangeTask, ChangeTasks, FileChange
 from agentco.company.project import ProjectFolder
 from agentco.core.ending import announce_failure
 from agentco.errors import ConfigError
@@ -234,14 +234,21 @@ class Change:
                 self.write(path, code)
 
     async def complete_named(self) -> None:
-        """One more edit of each file whose task left out a name the request spells (``change.named``)."""
+        """One more edit of each file whose task left out a name the request spells (``change.named``);
+        a missing option goes to the file that parses the command line, added to the change if need be."""
         sources = {**self.map.sources, **{path: self.current(path) or "" for path in self.design_files()}}
-        if not self.tasks or not (missing := named.missing_names(self.change, sources)):
+        if not self.tasks or not self.design or not (missing := named.missing_names(self.change, sources)):
             return
-        tasks = {t.file: t for t in self.tasks.tasks if t.file in self.written}
-        for path, names in named.owners(missing, {p: t.description for p, t in tasks.items()}, self.change).items():
+        tasks = {t.file: t for t in self.tasks.tasks}
+        written = {p: t.description for p, t in tasks.items() if p in self.written}
+        parser = named.command_line_file(sources)
+        for path, names in named.owners(missing, written, self.change, parser).items():
             shown = ", ".join(f"`{name}`" for name in names)
             self.note(f"{path}: the request names {shown}, which the code did not have; sent back once")
+            if path not in tasks:
+                tasks[path] = ChangeTask(file=path, description=f"add {shown} as the change request says")
+                self.tasks.tasks.append(tasks[path])
+                self.design.files.append(FileChange(path=path, action="modify", why=tasks[path].description))
             problem = (
                 f"the change request names {shown}, which the code does not have yet; add them as the request says"
             )

@@ -4,10 +4,13 @@ nothing usable: the PRD delta, the design (which files), the tasks, each file's 
 from __future__ import annotations
 
 import ast
+import copy
 from typing import TYPE_CHECKING, Any
 
-from agentco.change.edit import EditError, merge
+from agentco.change.edit import EditError, merge, salvage
+from agentco.change.named import requested_names
 from agentco.change.schemas import ChangeDesign, ChangePrd, ChangeTask, ChangeTasks, design_for, tasks_for, tidy_design
+from agentco.change.signatures import broken_calls
 from agentco.company.repairs import fit
 from agentco.errors import ModelOutputError
 from agentco.llm.structured import JsonOutput, TextOutput, generate
@@ -97,6 +100,7 @@ async def edit_file(session: Change, task: ChangeTask, problems: list[str] = ())
     """The file after the task's edit (merged, see ``change.edit``), or None when the model gave no
     usable edit. A new file is written whole."""
     current = session.current(task.file)
+    exempt = set(requested_names(session.change))
     related = {p: session.map.outlines.get(p, "") for p in session.design_files() if p != task.file}
 
     def check(text: str) -> str | None:
@@ -108,15 +112,27 @@ async def edit_file(session: Change, task: ChangeTask, problems: list[str] = ())
             return str(exc)
         if merged.source == current:
             return "the edit changes nothing; give the definitions the task adds or changes"
+        if broken := broken_calls(current, merged.source, exempt):
+            return ("the edit breaks calls the project makes now; keep every old parameter in its place (a new "
+                    "one needs a default), or leave that definition out of the answer: " + "; ".join(broken[:3]))  # fmt: skip
         return None
+
+    rescued: list[str] = []
+
+    def rescue(answer: str) -> str | None:
+        rescued[:] = [text] if (text := salvage(answer)) is not None else []
+        return text
 
     messages = _messages("the engineer", "change/edit.j2", session, task=task, current=current, related=related,
                          problems=list(problems))  # fmt: skip
+    spec = TextOutput(name=f"edit {task.file}", check=check, salvage=rescue)
     try:
-        text = await _ask(session, "engineer", messages, TextOutput(name=f"edit {task.file}", check=check), EDIT_TOKENS)
+        text = await _ask(session, "engineer", messages, spec, EDIT_TOKENS)
     except ModelOutputError as exc:
         session.note(f"{task.file} was not changed: the model gave no usable edit ({exc.last_error[:160]})")
         return None
+    if rescued and rescued[0] == text:
+        session.note(f"{task.file}: the edit was cut off at {EDIT_TOKENS} tokens; kept the definitions it completed")
     if current is None:
         return text
     merged = merge(current, text)
@@ -135,16 +151,23 @@ async def plan_tests(session: Change, requirement: str, files: dict[str, str]) -
                   outlines=outlines, **vars(scope))  # fmt: skip
     messages = [{"role": "system", "content": render("change/system.j2", role="the QA engineer")},
                 {"role": "user", "content": user}]  # fmt: skip
-    spec = JsonOutput(toolchain.test_plan_schema(scope), name="TestPlan",
-                      normalise=lambda data: toolchain.repair_test_plan(data, notes))  # fmt: skip
+    last: list[Any] = []
+
+    def normalise(data: Any) -> Any:
+        last[:] = [copy.deepcopy(data)]
+        return toolchain.repair_test_plan(data, notes)
+
+    spec = JsonOutput(toolchain.test_plan_schema(scope), name="TestPlan", normalise=normalise)
     try:
         plan = await _ask(session, "qa_engineer", messages, spec, 1000)
     except ModelOutputError as exc:
-        plan = toolchain.requirement_plan(requirement, scope, notes)
+        plan = toolchain.valid_part(toolchain.repair_test_plan(last[0], notes), scope, notes) if last else None
+        plan = plan or toolchain.requirement_plan(requirement, scope, notes)
         if plan is None:
             session.note(f"no tests written: {exc.last_error[:200]}")
             return None
-        session.note("the model wrote no usable test plan; testing the request's own examples alone")
+        session.note(f"the model's test plan was refused ({exc.last_error[:120]}); testing what of it is valid "
+                     "and the request's own examples")  # fmt: skip
     plan = toolchain.with_requirement_checks(plan, requirement, scope, notes)
     for note in notes:
         session.note(f"tests: {note}")

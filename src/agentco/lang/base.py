@@ -209,6 +209,11 @@ class LanguageToolchain(Protocol):
         """The model's parsed plan, mended where that has one right answer (each repair noted)."""
         ...
 
+    def valid_part(self, data: Any, scope: TestScope, notes: list[str]) -> TestPlanLike | None:
+        """The checks of a refused plan that are valid on their own, as a plan that need not cover
+        every name (None when none is): fewer tests beat none when the attempts run out."""
+        ...
+
     def is_requirement_check(self, test_name: str) -> bool:
         """Whether a test of the report is one of those checks."""
         ...

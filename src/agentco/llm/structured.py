@@ -77,6 +77,9 @@ class TextOutput:
     check: Any = None  # Callable[[str], str | None]: returns an error message or None
     allow_empty: bool = False
     json_schema: dict[str, Any] | None = None
+    salvage: Any = None
+    """Callable[[str], str | None]: what of a reply cut off at the token limit is still usable (then
+    parsed and checked as a whole reply), or None; without it a cut-off text is always refused."""
 
     def parse(self, text: str) -> str:
         text = strip_fence(text)
@@ -175,7 +178,10 @@ def _parse(spec: OutputSpec[T], completion: Completion, max_tokens: int) -> T:
     cut = completion.finish_reason == "length"
     try:
         if cut and spec.json_schema is None:
-            raise OutputInvalid("cut off")
+            rescued = spec.salvage(completion.text) if getattr(spec, "salvage", None) else None
+            if rescued is None:
+                raise OutputInvalid("cut off")
+            return spec.parse(rescued)
         return spec.parse(completion.text)
     except OutputInvalid:
         if cut:

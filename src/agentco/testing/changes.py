@@ -21,6 +21,15 @@ CALC = {
 }
 """A plain Python project agentco did not make, with its own tests."""
 
+CALC_CLI = {
+    **CALC,
+    "cli.py": '"""calc from the command line."""\n\nimport argparse\n\nfrom calc import add\n\n\n'
+    "def main(argv=None):\n    parser = argparse.ArgumentParser()\n"
+    '    parser.add_argument("a", type=int)\n    parser.add_argument("b", type=int)\n'
+    "    args = parser.parse_args(argv)\n    print(add(args.a, args.b))\n",
+}
+"""The same project with a command line (``cli.py`` parses it)."""
+
 
 @dataclass
 class ChangeScript:
@@ -69,6 +78,20 @@ CHANGES = {
             "command_checks": [],
         },  # fmt: skip
         summary="Add mul and div",
+    ),
+    "calc_option": ChangeScript(
+        files={"calc.py": "add mul(a, b)"},  # the design leaves out the file that parses the command line
+        edits={
+            "calc.py": ["def mul(a, b):\n    return a * b\n"],
+            "cli.py": [
+                "from calc import add, mul\n\n\ndef main(argv=None):\n    parser = argparse.ArgumentParser()\n"
+                '    parser.add_argument("a", type=int)\n    parser.add_argument("b", type=int)\n'
+                '    parser.add_argument("--mul", action="store_true")\n    args = parser.parse_args(argv)\n'
+                "    print((mul if args.mul else add)(args.a, args.b))\n"
+            ],
+        },
+        tests={"value_checks": {"mul": [_check("mul_2_3", "mul(2, 3)", 6)]}, "command_checks": []},
+        summary="Add mul and a --mul option",
     ),
     "calc_break": ChangeScript(
         files={"calc.py": "make add accept strings of digits"},

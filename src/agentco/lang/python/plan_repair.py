@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agentco.lang.python.test_plan import ValueCheck
 
@@ -58,20 +58,51 @@ def _parses(line: str) -> bool:
 
 
 def _check_the_value(check: Any, notes: list[str]) -> None:
-    """``["x = f(2)"]`` expecting a value → ``["f(2)"]``: the assignment's value is what is checked."""
+    """``["x = f(2)"]`` expecting a value → ``["f(2)"]``: the assignment's value is what is checked.
+    A last line that states the expected value (``expected = 4``, ``expected: 4``) with no
+    ``expected`` given becomes the expected value, and the line before it the check."""
     code = check.get("code") if isinstance(check, dict) else None
     if not isinstance(code, list) or not code or not isinstance(code[-1], str) or check.get("raises"):
         return
+    if len(code) > 1 and check.get("expected") is None and (stated := _stated_expectation(code[-1])) is not None:
+        check["expected"] = stated[0]
+        code.pop()
+        notes.append(f"test plan: {check.get('name')} expects the value its last line stated, {stated[0]!r}")
+        if not isinstance(code[-1], str):
+            return
     try:
         (last,) = ast.parse(code[-1]).body
     except (SyntaxError, ValueError):
         return
-    if isinstance(last, ast.Assign) and len(last.targets) == 1 and isinstance(last.targets[0], ast.Name):
+    if (
+        isinstance(last, ast.Assign) and len(last.targets) == 1 and isinstance(last.targets[0], ast.Name)
+        and not last.targets[0].id.lower().startswith("expect")  # the expected value is never what is checked
+    ):  # fmt: skip
         code[-1] = ast.unparse(last.value)
         notes.append(f"test plan: {check.get('name')} checks the value its last line assigned, {code[-1]!r}")
     elif _is_print_of_one(last):  # print() returns None: ``print(f(2))`` expecting 4 means f(2)
         code[-1] = ast.unparse(last.value.args[0])  # type: ignore[attr-defined]
         notes.append(f"test plan: {check.get('name')} checks the value its last line printed, {code[-1]!r}")
+
+
+def _stated_expectation(line: str) -> tuple[Any] | None:
+    """``(value,)`` when ``line`` is ``expected = LITERAL`` or ``expected: LITERAL``, else None."""
+    try:
+        (node,) = ast.parse(line).body
+    except (SyntaxError, ValueError):
+        return None
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        name, value = node.targets[0].id, node.value
+    elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is None:
+        name, value = node.target.id, node.annotation  # ``expected: {...}``: the value written as a type
+    else:
+        return None
+    if not name.lower().startswith("expect"):
+        return None
+    try:
+        return (ast.literal_eval(value),)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
 
 
 def _is_print_of_one(node: ast.stmt) -> bool:
@@ -80,6 +111,27 @@ def _is_print_of_one(node: ast.stmt) -> bool:
         isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"
         and len(call.args) == 1 and not call.keywords and not isinstance(call.args[0], ast.Starred)
     )  # fmt: skip
+
+
+def valid_part(data: Any, schema: type[BaseModel], notes: list[str]) -> Any:
+    """The plan ``data`` with only its valid value checks (groups left empty dropped, command checks
+    kept only when the plan validates with them), validated by ``schema``; None when nothing is left."""
+    groups = data.get("value_checks") if isinstance(data, dict) else None
+    if not isinstance(groups, dict):
+        return None
+    kept = {name: good for name, checks in groups.items() if isinstance(checks, list)
+            and (good := [c for c in checks if _valid(c)])}  # fmt: skip
+    total = sum(len(c) for c in groups.values() if isinstance(c, list))
+    for commands in (data.get("command_checks") or [], []):
+        try:
+            plan = schema.model_validate({**data, "value_checks": kept, "command_checks": commands})
+        except ValidationError:
+            continue
+        if plan.checks() or plan.command_checks:  # type: ignore[attr-defined]
+            notes.append(f"test plan: kept the {sum(len(c) for c in kept.values())} of its {total} value checks "
+                         "that are valid on their own, after the attempts ran out")  # fmt: skip
+            return plan
+    return None
 
 
 def _valid(check: Any) -> bool:

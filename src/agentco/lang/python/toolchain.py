@@ -117,6 +117,13 @@ class PythonToolchain:
 
         return drop_broken_checks(data, notes)
 
+    def valid_part(self, data: Any, scope: TestScope, notes: list[str]) -> TestPlanLike | None:
+        from agentco.lang.python.plan_repair import valid_part
+
+        relaxed = test_plan_for(scope.modules, scope.commands, max_checks=scope.max_checks, provided=scope.provided,
+                                usage=scope.usage)  # fmt: skip
+        return valid_part(data, relaxed, notes)
+
     def is_requirement_check(self, test_name: str) -> bool:
         from agentco.lang.python import examples
 
