@@ -43,9 +43,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("products", ("agentco.company", "agentco.di", "agentco.change")),
     # The composition root: builds a run from typed settings and a request; may import anything below.
     ("runtime", ("agentco.runtime",)),
-    # Entry points, which nothing below imports: the command line, the benchmarks, `python -m agentco`,
-    # and the test fixtures (agentco.testing, also kept out of every other module: see below).
-    ("entry", ("agentco.bench", "agentco.cli", "agentco.__main__", "agentco.testing")),
+    # Entry points, which nothing below imports: the command line, the team server, the benchmarks,
+    # `python -m agentco`, and the test fixtures (agentco.testing, also kept out of every other module).
+    ("entry", ("agentco.bench", "agentco.cli", "agentco.server", "agentco.__main__", "agentco.testing")),
 ]
 
 # Test fixtures. Nothing else in src may import these; a lazy "agentco.testing.x:name" string may name them.

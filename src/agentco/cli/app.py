@@ -58,7 +58,14 @@ def _register_optional_commands() -> None:
     """Commands living in their own modules (each module imports only typer/rich at load)."""
     import importlib
 
-    for module in ("agentco.cli.run", "agentco.cli.di", "agentco.cli.models", "agentco.cli.runs", "agentco.cli.bench"):
+    for module in (
+        "agentco.cli.run",
+        "agentco.cli.di",
+        "agentco.cli.models",
+        "agentco.cli.runs",
+        "agentco.cli.bench",
+        "agentco.cli.serve",
+    ):
         try:
             importlib.import_module(module).register(app)
         except ModuleNotFoundError as exc:
@@ -68,7 +75,21 @@ def _register_optional_commands() -> None:
 
 _register_optional_commands()
 
-COMMANDS = {"run", "resume", "di", "version", "init-config", "ask", "models", "runs", "bench", "--help", "-h"}
+COMMANDS = {
+    "run",
+    "resume",
+    "di",
+    "version",
+    "init-config",
+    "ask",
+    "models",
+    "runs",
+    "bench",
+    "serve",
+    "tokens",
+    "--help",
+    "-h",
+}
 
 
 def unknown_command(word: str) -> str:

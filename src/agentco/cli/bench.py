@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
     bench.command("dabench")(dabench)
     bench.command("changes")(changes)
     bench.command("overhead")(overhead)
+    bench.command("server-load")(server_load)
     bench.command("local")(local)
     bench.command("all")(run_all)
     app.add_typer(bench, name="bench")
@@ -170,6 +171,19 @@ def overhead(
     from agentco.bench.overhead import overhead_table, run_overhead
 
     _finish("overhead", run_overhead(repeat=repeat, calls=calls, rounds=rounds), out, overhead_table)
+
+
+def server_load(
+    clients: Annotated[int, typer.Option("--clients", min=1, help="event-stream followers of one run")] = 50,
+    queued: Annotated[int, typer.Option("--queued", min=0, help="runs queued behind it")] = 20,
+    model: Annotated[str, typer.Option("--model", help="a scripted model")] = "fake:roman?delay=0.05",
+    out: OutOpt = None,
+) -> None:
+    """The team server under load: dropped events, API latency and memory (a real server on loopback)."""
+    _check_out(out)
+    from agentco.bench.server_load import run_server_load, server_load_table
+
+    _finish("server_load", run_server_load(clients, queued, model), out, server_load_table, model)
 
 
 def local(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agentco.cli.common import err_console
+from agentco.core.review import document_text, edited_verdict
 from agentco.errors import ConfigError
 
 ANSWER = re.compile(r"(approve|abort)|(feedback|edit):\s*(\S.*)", re.IGNORECASE)
@@ -29,33 +30,6 @@ def _stage(message: Any) -> str:
     from agentco.company.stages import REVIEWABLE
 
     return REVIEWABLE.get(message.cause_by, str(message.cause_by).lower())
-
-
-def _edited(message: Any, text: str) -> Any:
-    """The verdict for an edited document: validated as the model's answer was (same schema).
-    Raises ``ValueError`` with the validation errors, one a line."""
-    from pydantic import BaseModel, ValidationError
-
-    from agentco.core.review import Verdict
-
-    payload = message.payload
-    if not isinstance(payload, BaseModel):
-        if not text.strip():
-            raise ValueError("the document is empty")
-        return Verdict.edit(message.with_content(text.strip(), None))
-    try:
-        edited = type(payload).model_validate_json(text)
-    except ValidationError as exc:
-        lines = [f"{'.'.join(str(p) for p in e['loc']) or 'document'}: {e['msg']}" for e in exc.errors()[:8]]
-        raise ValueError("\n".join(lines)) from None
-    return Verdict.edit(message.with_content(text, edited))
-
-
-def _document_text(message: Any) -> str:
-    from pydantic import BaseModel
-
-    payload = message.payload
-    return payload.model_dump_json(indent=2) + "\n" if isinstance(payload, BaseModel) else message.content
 
 
 class TerminalReviewer:
@@ -93,14 +67,14 @@ class TerminalReviewer:
         """The edited document's verdict; None when the editor was left empty (back to the question)."""
         import click
 
-        console, text = err_console(), _document_text(message)
+        console, text = err_console(), document_text(message)
         while True:
             text = await asyncio.to_thread(click.edit, text, extension=".json", require_save=False)
             if text is None or not text.strip():
                 console.print("the edit was empty; nothing changed")
                 return None
             try:
-                return _edited(message, text)
+                return edited_verdict(message, text)
             except ValueError as exc:
                 console.print("[red]the edited document is not valid:[/]")
                 console.print(str(exc), markup=False)
@@ -158,7 +132,7 @@ class AnswersFile:
             return Verdict.reject(value)
         if kind == "edit":
             try:
-                return _edited(message, Path(value).read_text(encoding="utf-8"))
+                return edited_verdict(message, Path(value).read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise ConfigError(f"the edit {value} is not a valid {stage}: {exc}", key="--review-answers") from None
         return Verdict.approve()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,11 +95,9 @@ def show_run(
 
 
 def _as_seen(store: RunStore, record: RunRecord) -> RunRecord:
-    """A run recorded as running that no process holds was killed before it could record its end."""
-    if record.status != "running" or store.is_live(record.id):
-        return record
-    why = "the process running it ended without recording its end (killed?); `agentco resume` continues it"
-    return dataclasses.replace(record, status="interrupted", error=record.error or why)
+    from agentco.store.records import as_seen
+
+    return as_seen(record, store.is_live(record.id))
 
 
 def _show_fields(record: RunRecord, steps: list[str]) -> dict[str, object]:

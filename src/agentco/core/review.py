@@ -125,3 +125,27 @@ def _record(verdict: Verdict) -> dict[str, Any]:
 def recorded_answers(events: list[Any]) -> list[dict[str, Any]]:
     """The gate answers among a run's stored events, in order."""
     return [e.data for e in events if e.kind == REVIEW_ANSWERED]
+
+
+def document_text(message: Message) -> str:
+    """What a reviewer edits: the document as its schema's JSON, or the message's text."""
+    payload = message.payload
+    return payload.model_dump_json(indent=2) + "\n" if isinstance(payload, BaseModel) else message.content
+
+
+def edited_verdict(message: Message, text: str) -> Verdict:
+    """The verdict for an edited document, validated as the model's answer was (same schema).
+    Raises ``ValueError`` with the validation errors, one a line."""
+    from pydantic import ValidationError
+
+    payload = message.payload
+    if not isinstance(payload, BaseModel):
+        if not text.strip():
+            raise ValueError("the document is empty")
+        return Verdict.edit(message.with_content(text.strip(), None))
+    try:
+        edited = type(payload).model_validate_json(text)
+    except ValidationError as exc:
+        lines = [f"{'.'.join(str(p) for p in e['loc']) or 'document'}: {e['msg']}" for e in exc.errors()[:8]]
+        raise ValueError("\n".join(lines)) from None
+    return Verdict.edit(message.with_content(text, edited))

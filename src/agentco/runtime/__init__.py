@@ -3,7 +3,7 @@
 from agentco.company.run import RunOutcome
 from agentco.runtime.clients import open_client
 from agentco.runtime.request import ChangeRequest, DiRequest, RunRequest
-from agentco.runtime.run import RunAlreadyCompleted, find_run, resume_run, start_run
+from agentco.runtime.run import RunAlreadyCompleted, find_run, record_run, resume_run, start_run
 
 __all__ = [
     "ChangeRequest",
@@ -13,6 +13,7 @@ __all__ = [
     "RunRequest",
     "find_run",
     "open_client",
+    "record_run",
     "resume_run",
     "start_run",
 ]

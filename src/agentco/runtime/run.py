@@ -59,6 +59,27 @@ async def start_run(
     it: ``resume_run`` continues); ``ConfigError`` for what the user must fix."""
     settings = request.settings(settings)
     _check_reviewer(request, reviewer)
+    store, request, run_id = _new_run(settings, request)
+    try:
+        run = _Run(settings, request, store, run_id)  # a new run replaces no folder: only resume its own
+        return await _execute(run, events, reviewer)
+    finally:
+        store.close()
+
+
+def record_run(settings: Settings, request: AnyRequest) -> str:
+    """Record a new run without working on it (the server queues it, then ``resume_run`` runs it).
+    Until then it reads ``interrupted`` at stage ``queued``: a run nobody works on, resumable."""
+    store, _, run_id = _new_run(request.settings(settings), request)
+    try:
+        store.update_run(run_id, status="interrupted", stage="queued")
+    finally:
+        store.close()
+    return run_id
+
+
+def _new_run(settings: Settings, request: AnyRequest) -> tuple[RunStore, AnyRequest, str]:
+    """The open store with the new run recorded in it, the request as stored, and the run's id."""
     if request.replay_of is None:  # what the user must fix is said before anything is written
         check_model(settings)
         _free_folder(settings.workspace, request.project_name)
@@ -71,10 +92,10 @@ async def start_run(
             _free_folder(settings.workspace, request.project_name)
         run_id = store.new_run_id()
         store.create_run(run_id, request.idea, "", request.model_dump(mode="json"))
-        run = _Run(settings, request, store, run_id)  # a new run replaces no folder: only resume its own
-        return await _execute(run, events, reviewer)
-    finally:
+    except BaseException:
         store.close()
+        raise
+    return store, request, run_id
 
 
 async def resume_run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,3 +56,11 @@ class StepRecord:
     name: str
     status: str
     created_at: str
+
+
+def as_seen(record: RunRecord, live: bool) -> RunRecord:
+    """A run recorded as running that no process holds (``live``) was killed before it could record its end."""
+    if record.status != "running" or live:
+        return record
+    why = "the process running it ended without recording its end (killed?); `agentco resume` continues it"
+    return dataclasses.replace(record, status="interrupted", error=record.error or why)

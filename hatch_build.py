@@ -1,0 +1,32 @@
+"""The package's build step: the web page of ``agentco serve`` is bundled from ``web/`` (its npm
+dependencies, Mermaid among them, declared in web/package.json with a lockfile) into
+``src/agentco/server/static/``, which is never committed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class WebPageHook(BuildHookInterface):
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict) -> None:
+        root = Path(self.root)
+        web, static = root / "web", root / "src" / "agentco" / "server" / "static"
+        if not (web / "package.json").is_file():
+            return  # building from a source archive that holds the built page already
+        npm = shutil.which("npm")
+        if npm is None:
+            print("agentco: npm is not on the PATH; the web page of agentco serve is not built", file=sys.stderr)
+            return
+        if not (web / "node_modules").is_dir():
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=web, check=True)
+        subprocess.run([npm, "run", "build", "--silent"], cwd=web, check=True)
+        build_data["artifacts"].append("src/agentco/server/static/**")
+        if not (static / "index.html").is_file():
+            raise RuntimeError("the web page build wrote no index.html")

@@ -1,0 +1,75 @@
+"""The web page in a real browser: Playwright driving Debian's Chromium against a real server on
+loopback, with the scripted company. Sign in, start a run under review, see the PRD's Mermaid diagram
+drawn as SVG, approve the gate from the page, watch the run finish live, read the design, download
+the zip. Screenshots of the run view are kept in ``.test-artifacts/`` (or ``$AGENTCO_TEST_ARTIFACTS``)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from agentco.sandbox import is_available
+from served import IDEA, Server, make_tokens
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+STATIC = Path(__file__).resolve().parents[1] / "src" / "agentco" / "server" / "static" / "index.html"
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(not is_available(), reason="bubblewrap cannot run here"),
+    pytest.mark.skipif(not STATIC.is_file(), reason="the web page is not built (npm run build in web/)"),
+]
+ARTIFACTS = Path(os.environ.get("AGENTCO_TEST_ARTIFACTS") or Path(__file__).resolve().parents[1] / ".test-artifacts")
+
+
+@pytest.fixture
+def browser():
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def test_sign_in_start_review_watch_and_download_in_the_page(tmp_path, browser):
+    server = Server(tmp_path / "ws")
+    token = make_tokens(server.workspace)["run"]
+    server.token = token
+    server.start()
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 1600}, accept_downloads=True)
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(server.base + "/")
+        page.fill("#sign-in input[name=token]", token)
+        page.click("#sign-in button[type=submit]")
+        page.fill("#new-run textarea[name=idea]", IDEA)
+        page.check("#new-run input[name=review][value=prd]")
+        page.click("#new-run button[type=submit]")
+        page.wait_for_url(re.compile(r".*#/runs/\d{8}-\d{6}-[0-9a-f]{4}$"))
+        gate = page.locator("section.gate")
+        gate.locator(".mermaid svg").first.wait_for(timeout=60_000)  # the PRD's quadrant chart, drawn
+        assert "Review: the prd" in gate.inner_text()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "run-view-gate.png"), full_page=True)
+        gate.locator("button.approve").click()
+        page.locator("h2 .status.completed, h2 .status.passed, h2 .status.failed").wait_for(timeout=120_000)
+        page.locator(".lane").first.wait_for()
+        assert page.locator(".timeline li.done").count() >= 3
+        page.locator(".tabs button", has_text="WriteDesign").first.click()
+        page.locator("#document .mermaid svg").first.wait_for(timeout=30_000)  # class and sequence diagrams
+        assert page.locator("#document .mermaid svg").count() >= 2
+        page.locator("ul.tree a", has_text="roman.py").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "run-view-finished.png"), full_page=True)
+        with page.expect_download() as download:
+            page.click("text=download zip")
+        data = Path(download.value.path()).read_bytes()
+        assert any(name.endswith("/roman.py") for name in zipfile.ZipFile(io.BytesIO(data)).namelist())
+        assert problems == []
+    finally:
+        server.stop()
