@@ -339,3 +339,14 @@ def test_an_edit_that_breaks_existing_calls_is_named_and_a_requested_change_is_n
     )
     assert broken_calls(before, compatible) == []
     assert broken_calls(before, needs_more, exempt={"add"}) == []  # the request asks for it
+
+
+def test_an_edit_never_hides_a_name_the_file_imports():
+    original = "from .models import Entry\nimport sqlite3 as db\n\n\ndef main():\n    return Entry(1)\n"
+    answer = "class Entry:\n    pass\n\n\nclass db:\n    pass\n\n\ndef delete(i):\n    return i\n"
+    merged = merge(original, answer)
+    assert "class Entry" not in merged.source and "class db" not in merged.source and "def delete(i):" in merged.source
+    assert merged.notes == [
+        "dropped the answer's `Entry`: the file imports that name, and a definition here would hide the imported one",
+        "dropped the answer's `db`: the file imports that name, and a definition here would hide the imported one",
+    ]

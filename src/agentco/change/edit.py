@@ -6,7 +6,8 @@ block. ``merge`` puts them into the file by name, so everything the answer leave
 as it was:
 
 - a function or constant with the name of one in the file replaces it; a new one is added (before
-  the main block, when the file has one);
+  the main block, when the file has one), unless the file imports that name (a second ``Entry``
+  beside ``from .models import Entry`` would hide the real one: it is dropped, with a note);
 - a class with the name of one in the file has its body merged the same way, method by method: a
   class in the answer may list only the methods it adds or changes (and its bases and class
   attributes, which replace the old ones by name);
@@ -56,6 +57,7 @@ def merge(original: str, answer: str) -> Merged:
     appended: list[str] = []
     imports: list[str] = []
     existing = _top_level(tree)
+    imported = _imported_names(tree)
     for node in edit.body:
         text = _segment(pieces, node)
         name = _name(node)
@@ -67,6 +69,10 @@ def merge(original: str, answer: str) -> Merged:
             result.notes.append(f"dropped a statement that is not a definition (line {node.lineno} of the answer)")
             continue
         old = existing.get(name)
+        if old is None and name in imported:  # a second `Entry` beside `from .models import Entry` hides it
+            result.notes.append(f"dropped the answer's `{name}`: the file imports that name, and a definition "
+                                "here would hide the imported one")  # fmt: skip
+            continue
         if old is None:
             appended.extend(["", "", *text] if isinstance(node, Definition) else ["", *text])
             result.added.append(name)
@@ -99,6 +105,16 @@ def merge(original: str, answer: str) -> Merged:
         raise EditError(f"the merged file does not parse: {exc.msg} (line {exc.lineno})") from None
     result.source = source
     return result
+
+
+def _imported_names(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {alias.asname or alias.name for alias in node.names}
+    return names
 
 
 def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
