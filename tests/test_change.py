@@ -339,6 +339,10 @@ def test_an_edit_that_breaks_existing_calls_is_named_and_a_requested_change_is_n
     )
     assert broken_calls(before, compatible) == []
     assert broken_calls(before, needs_more, exempt={"add"}) == []  # the request asks for it
+    cli = 'sub.add_parser("add")\nsub.add_parser("balance")\np.add_argument("--db")\n'
+    rebuilt = 'sub.add_parser("add")\nsub.add_parser("delete")\np.add_argument("--db")\n'
+    assert broken_calls(cli, rebuilt) == ["the command line would lose `balance`: keep every command and option it has"]
+    assert broken_calls(cli, rebuilt, exempt={"balance"}) == []
 
 
 def test_an_edit_never_hides_a_name_the_file_imports():

@@ -3,7 +3,8 @@
 A project without tests has nothing to catch a change that breaks its callers, and a small model
 does it often: it gave a dataclass an ``__init__`` without the ``id`` field, and every ``add`` of the
 ledger failed. So an edit is refused, with what breaks, when a public function, method or class
-constructor that existed before loses a parameter, moves one, or needs a new one without a default.
+constructor that existed before loses a parameter, moves one, or needs a new one without a default,
+or when the command line loses a command or option its argparse parser defined.
 Names the change request spells are exempt: the request may change them on purpose.
 """
 
@@ -41,7 +42,27 @@ def broken_calls(before: str, after: str, exempt: Collection[str] = ()) -> list[
             continue
         if why := _incompatible(was, now):
             problems.append(f"`{name}` took {was.shown()} and would take {now.shown()}: {why}")
+    lost = [w for w in _command_line(before) if w not in _command_line(after) and w.lstrip("-") not in exempt
+            and w not in exempt]  # fmt: skip
+    if lost:
+        problems.append(f"the command line would lose {', '.join(f'`{w}`' for w in lost)}: keep every command and "
+                        "option it has")  # fmt: skip
     return problems
+
+
+def _command_line(source: str) -> list[str]:
+    """The commands and options an argparse parser in ``source`` defines (``add_parser("x")``,
+    ``add_argument("--x")``), in order."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("add_parser", "add_argument") and node.args
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+            and node.args[0].value not in found
+        ):  # fmt: skip
+            found.append(node.args[0].value)
+    return found
 
 
 def signatures(tree: ast.Module) -> dict[str, Signature]:
