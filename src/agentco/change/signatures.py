@@ -29,8 +29,10 @@ class Signature:
         return f"({', '.join(names)})"
 
 
-def broken_calls(before: str, after: str, exempt: Collection[str] = ()) -> list[str]:
-    """How calls that worked on ``before`` fail on ``after``, one line per definition."""
+def broken_calls(before: str, after: str, exempt: Collection[str] = (), removing: bool = False) -> list[str]:
+    """How calls that worked on ``before`` fail on ``after``, one line per definition. A command or
+    option the parser loses is exempt only when the request says it removes something (``removing``)
+    and names it: a request names `balance` to say it keeps working far more often than to drop it."""
     try:
         old, new = signatures(ast.parse(before)), signatures(ast.parse(after))
     except SyntaxError:
@@ -42,8 +44,9 @@ def broken_calls(before: str, after: str, exempt: Collection[str] = ()) -> list[
             continue
         if why := _incompatible(was, now):
             problems.append(f"`{name}` took {was.shown()} and would take {now.shown()}: {why}")
-    lost = [w for w in _command_line(before) if w not in _command_line(after) and w.lstrip("-") not in exempt
-            and w not in exempt]  # fmt: skip
+    removal = removing and bool(exempt)  # a request that says it removes something, naming what
+    lost = [w for w in _command_line(before) if w not in _command_line(after)
+            and not (removal and (w in exempt or w.lstrip("-") in exempt))]  # fmt: skip
     if lost:
         problems.append(f"the command line would lose {', '.join(f'`{w}`' for w in lost)}: keep every command and "
                         "option it has")  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import re
 from typing import TYPE_CHECKING, Any
 
 from agentco.change.edit import EditError, merge, salvage
@@ -101,6 +102,9 @@ async def edit_file(session: Change, task: ChangeTask, problems: list[str] = ())
     usable edit. A new file is written whole."""
     current = session.current(task.file)
     exempt = set(requested_names(session.change))
+    removing = (
+        re.search(r"\b(remov|drop|delet)\w*\b[^.]*\b(option|command|flag|argument)", session.change, re.I) is not None
+    )
     related = {p: session.map.outlines.get(p, "") for p in session.design_files() if p != task.file}
 
     def check(text: str) -> str | None:
@@ -112,7 +116,7 @@ async def edit_file(session: Change, task: ChangeTask, problems: list[str] = ())
             return str(exc)
         if merged.source == current:
             return "the edit changes nothing; give the definitions the task adds or changes"
-        if broken := broken_calls(current, merged.source, exempt):
+        if broken := broken_calls(current, merged.source, exempt, removing):
             return ("the edit breaks calls the project makes now; keep every old parameter in its place (a new "
                     "one needs a default), or leave that definition out of the answer: " + "; ".join(broken[:3]))  # fmt: skip
         return None
