@@ -70,6 +70,11 @@ def test_sign_in_start_review_watch_and_download_in_the_page(tmp_path, browser):
             page.click("text=download zip")
         data = Path(download.value.path()).read_bytes()
         assert any(name.endswith("/roman.py") for name in zipfile.ZipFile(io.BytesIO(data)).namelist())
+        page.click("text=replay this run")  # the finished run again, from its stored events
+        page.locator("h2:has-text('Replay of run') .status.completed").wait_for(timeout=60_000)
+        assert page.locator("#document .mermaid svg").count() >= 1
+        page.goto(server.base + "/docs")  # the API's page, drawn offline from the server's own files
+        page.get_by_text("/api/runs/{run_id}/events", exact=True).first.wait_for(timeout=30_000)
         assert problems == []
     finally:
         server.stop()

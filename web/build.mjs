@@ -18,4 +18,9 @@ await build({
   logLevel: "warning",
 });
 cpSync("src/index.html", `${out}index.html`);
+// the API's own page (/docs) draws the OpenAPI description offline with Swagger UI's files
+mkdirSync(`${out}assets/swagger`, { recursive: true });
+for (const name of ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"]) {
+  cpSync(`node_modules/swagger-ui-dist/${name}`, `${out}assets/swagger/${name}`);
+}
 cpSync("src/style.css", `${out}assets/style.css`);

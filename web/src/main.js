@@ -134,7 +134,7 @@ function runView(run) {
   view.cost = run.cost_usd;
   const files = h("section", { class: "files" });
   app.replaceChildren(
-    h("h2", {}, `Run ${run.id} `, view.status),
+    h("h2", {}, `${run.status === "replaying" ? "Replay of run" : "Run"} ${run.id} `, view.status),
     h("p", { class: "idea" }, run.idea),
     view.meter, view.timeline, view.gate,
     h("h3", {}, "Team"), view.laneBox,
