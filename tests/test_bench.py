@@ -320,7 +320,7 @@ def test_readme_commands_use_real_options():
 
     bench = get_command(app).commands["bench"]
     readme = (Path(__file__).parents[1] / "bench" / "README.md").read_text()
-    lines = re.findall(r"agentco bench (\w+)([^#\n]*)", readme)
+    lines = re.findall(r"agentco bench ([\w-]+)([^#\n]*)", readme)
     assert {name for name, _ in lines} >= {"suite", "humaneval", "overhead", "local", "all"}
     for name, rest in lines:
         command = bench.commands[name]
