@@ -24,7 +24,8 @@ class WebPageHook(BuildHookInterface):
         if npm is None:
             print("agentco: npm is not on the PATH; the web page of agentco serve is not built", file=sys.stderr)
             return
-        if not (web / "node_modules").is_dir():
+        installed = web / "node_modules" / ".package-lock.json"  # npm's record of what it installed
+        if not installed.is_file() or installed.stat().st_mtime < (web / "package-lock.json").stat().st_mtime:
             subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=web, check=True)
         subprocess.run([npm, "run", "build", "--silent"], cwd=web, check=True)
         build_data["artifacts"].append("src/agentco/server/static/**")

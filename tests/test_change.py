@@ -344,6 +344,10 @@ def test_an_edit_that_breaks_existing_calls_is_named_and_a_requested_change_is_n
     assert broken_calls(cli, rebuilt) == ["the command line would lose `balance`: keep every command and option it has"]
     assert broken_calls(cli, rebuilt, exempt={"balance"})  # named, but nothing says it goes: still refused
     assert broken_calls(cli, rebuilt, exempt={"balance"}, removing=True) == []
+    from agentco.change.named import says_it_removes
+
+    assert says_it_removes("Remove the `balance` command; `report` prints the total instead.")
+    assert not says_it_removes("Add `delete ID`, which deletes an entry. `balance` keeps working.")
 
 
 def test_an_edit_never_hides_a_name_the_file_imports():

@@ -62,6 +62,14 @@ def owners(
     return given
 
 
+_REMOVAL = re.compile(r"\b(remov|drop|delet)\w*\b[^.]*\b(option|command|flag|argument)", re.I)
+
+
+def says_it_removes(request: str) -> bool:
+    """Whether the request says, in one sentence, that it removes a command-line option or command."""
+    return _REMOVAL.search(request) is not None
+
+
 _PARSING = re.compile(r"\.add_argument\(|\.add_parser\(|\bsys\.argv\b|@click\.|typer\.")
 
 

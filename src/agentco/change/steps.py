@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import ast
 import copy
-import re
 from typing import TYPE_CHECKING, Any
 
 from agentco.change.edit import EditError, merge, salvage
-from agentco.change.named import requested_names
+from agentco.change.named import requested_names, says_it_removes
 from agentco.change.schemas import ChangeDesign, ChangePrd, ChangeTask, ChangeTasks, design_for, tasks_for, tidy_design
 from agentco.change.signatures import broken_calls
 from agentco.company.repairs import fit
@@ -102,9 +101,7 @@ async def edit_file(session: Change, task: ChangeTask, problems: list[str] = ())
     usable edit. A new file is written whole."""
     current = session.current(task.file)
     exempt = set(requested_names(session.change))
-    removing = (
-        re.search(r"\b(remov|drop|delet)\w*\b[^.]*\b(option|command|flag|argument)", session.change, re.I) is not None
-    )
+    removing = says_it_removes(session.change)
     related = {p: session.map.outlines.get(p, "") for p in session.design_files() if p != task.file}
 
     def check(text: str) -> str | None:
@@ -173,7 +170,7 @@ async def plan_tests(session: Change, requirement: str, files: dict[str, str]) -
         session.note(f"the model's test plan was refused ({exc.last_error[:120]}); testing what of it is valid "
                      "and the request's own examples")  # fmt: skip
     plan = toolchain.with_requirement_checks(plan, requirement, scope, notes)
-    for note in notes:
+    for note in dict.fromkeys(notes):  # every attempt (and the salvage) repairs its plan again
         session.note(f"tests: {note}")
     return toolchain.render_tests(plan) + "\n"
 
