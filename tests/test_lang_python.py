@@ -183,3 +183,24 @@ def test_an_import_of_a_name_from_the_wrong_module_says_where_the_name_is(python
         "`main` is defined in `tool.__main__` (tool/__main__.py), not in `tool`: import it from there, or not at all"
     )
     assert errors["other.py"][-1].startswith("no file of the project defines `helper` at its top level")
+
+
+def test_prebuilt_tools_named_by_agentco_tools_dir_are_used_without_installing(tmp_path, monkeypatch):
+    """A container image fills AGENTCO_TOOLS_DIR at build time: runs then need no package index."""
+    import subprocess
+    import sys
+
+    from agentco.lang.python.env import ProjectEnv
+
+    root = tmp_path / "tools" / "py{}.{}".format(*sys.version_info[:2])
+    (root / "pytest-site").mkdir(parents=True)
+    (root / "pip-site").mkdir()
+    monkeypatch.setenv("AGENTCO_TOOLS_DIR", str(tmp_path / "tools"))
+
+    def no_install(*args, **kwargs):
+        raise AssertionError(f"tried to install: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_install)
+    sites = ProjectEnv(cache_dir=tmp_path / "cache").shared_sites()
+    assert sites == (root / "pytest-site", root / "pip-site")
+    assert not (tmp_path / "cache").exists()

@@ -124,8 +124,11 @@ class ProjectEnv:
         return EnvResult(not failed, installed, failed, dropped, time.monotonic() - start, log_tail)
 
     def shared_sites(self) -> tuple[Path, Path]:
-        """pytest and pip, installed once per machine into agentco's cache; built side by side."""
-        root = self.cache_dir / "py{}.{}".format(*sys.version_info[:2])
+        """pytest and pip, installed once per machine into agentco's cache; built side by side.
+        ``AGENTCO_TOOLS_DIR`` names a folder that holds them prebuilt instead (a container image
+        fills it at build time, so runs need no package index)."""
+        base = Path(os.environ["AGENTCO_TOOLS_DIR"]) if os.environ.get("AGENTCO_TOOLS_DIR") else self.cache_dir
+        root = base / "py{}.{}".format(*sys.version_info[:2])
         sites = {"pytest-site": PYTEST_REQUIREMENT, "pip-site": PIP_REQUIREMENT}
         building = {}
         for name, requirement in sites.items():
