@@ -78,3 +78,39 @@ def test_sign_in_start_review_watch_and_download_in_the_page(tmp_path, browser):
         assert problems == []
     finally:
         server.stop()
+
+
+def test_a_data_question_with_a_file_is_asked_from_the_page_and_its_chart_shown(tmp_path, browser):
+    from agentco.di.environment import ensure_environment
+    from agentco.testing.analyst import SALES_CSV
+
+    ensure_environment(Path.home() / ".cache" / "agentco" / "envs")  # the kernel's (made once per machine)
+    data = tmp_path / "sales.csv"
+    data.write_text(SALES_CSV)
+    server = Server(tmp_path / "ws", "fake:sales").start()  # no tokens: the machine's own user
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 1600})
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(server.base + "/")
+        page.select_option("#new-run select[name=kind]", "di")
+        page.set_input_files("#new-run input[name=data]", str(data))
+        page.fill("#new-run textarea[name=idea]", "Which region of data/sales.csv grew fastest? Plot monthly "
+                  "revenue. Answer as @fastest_region[name].")  # fmt: skip
+        assert page.locator("#new-run input[name=review][value=prd]").is_hidden()
+        page.check("#new-run input[name=review][value=plan]")
+        page.click("#new-run button[type=submit]")
+        gate = page.locator("section.gate")
+        gate.locator("button.approve").wait_for(timeout=120_000)
+        assert "Review: the plan" in gate.inner_text()
+        gate.locator("button.approve").click()
+        page.locator("h2 .status.completed").wait_for(timeout=300_000)
+        chart = page.locator(".cell img.chart").first
+        chart.wait_for(timeout=30_000)
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle())
+        assert page.locator(".cell.ok").count() >= 2 and page.locator(".cell.error").count() >= 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "run-view-data-question.png"), full_page=True)
+        assert problems == []
+    finally:
+        server.stop()

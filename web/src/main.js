@@ -96,29 +96,48 @@ async function showRuns() {
     h("td", { class: `status ${run.status}` }, run.status + (run.waiting_for_review ? " (review)" : "")),
     h("td", {}, run.stage), h("td", { class: "idea" }, run.idea), h("td", {}, money(run.cost_usd)),
     h("td", {}, `${Math.round(run.wall_s)} s`)));
+  const kind = h("select", { name: "kind" }, h("option", { value: "company" }, "Build a project"),
+    h("option", { value: "di" }, "Answer a question about data"));
   const idea = h("textarea", { name: "idea", rows: 2, placeholder: "Build a CLI to-do app that stores items in JSON" });
   const model = h("input", { name: "model", placeholder: "model (default: the server's)" });
   const budget = h("input", { name: "investment", type: "number", step: "0.01", min: "0", placeholder: "budget $" });
-  const review = ["prd", "design", "tasks"].map((stage) => h("label", {},
-    h("input", { type: "checkbox", name: "review", value: stage }), ` ${stage}`));
+  const gates = { company: ["prd", "design", "tasks"], di: ["plan"] };
+  const review = Object.entries(gates).flatMap(([owner, stages]) => stages.map((stage) => h("label",
+    { "data-kind": owner, hidden: owner !== "company" }, h("input", { type: "checkbox", name: "review", value: stage }),
+    ` ${stage}`)));
+  const data = h("input", { type: "file", name: "data", multiple: true, hidden: true });
+  kind.addEventListener("change", () => {
+    for (const label of review) label.hidden = label.dataset.kind !== kind.value;
+    data.hidden = kind.value !== "di";
+    idea.placeholder = kind.value === "di" ? "Which region grew fastest? Plot monthly revenue."
+      : "Build a CLI to-do app that stores items in JSON";
+  });
   const error = h("p", { class: "error" });
   const form = h("form", { id: "new-run", onsubmit: async (event) => {
     event.preventDefault();
-    const body = { idea: idea.value.trim() };
+    const body = { kind: kind.value, idea: idea.value.trim() };
     if (model.value.trim()) body.model = model.value.trim();
     if (budget.value) body.investment = Number(budget.value);
-    body.review = [...form.querySelectorAll("input[name=review]:checked")].map((box) => box.value);
+    body.review = review.filter((label) => !label.hidden && label.firstChild.checked).map((label) => label.firstChild.value);
     try {
+      if (kind.value === "di") body.data = await Promise.all([...data.files].map(uploaded));
       const created = await api("POST", "/api/runs", body);
       location.hash = `#/runs/${created.id}`;
     } catch (failure) {
       error.textContent = failure.message;
     }
-  } }, idea, h("div", { class: "row" }, model, budget, h("span", {}, "review:"), review,
-    h("button", { type: "submit" }, "Start run")), error);
+  } }, h("div", { class: "row" }, kind, data), idea, h("div", { class: "row" }, model, budget,
+    h("span", {}, "review:"), review, h("button", { type: "submit" }, "Start run")), error);
   app.replaceChildren(h("h2", {}, "New run"), form, h("h2", {}, "Runs"),
     runs.length ? h("table", { id: "runs" }, h("tr", {}, ...["run", "status", "stage", "idea", "cost", "time"]
       .map((name) => h("th", {}, name))), rows) : h("p", {}, "No runs yet."));
+}
+
+async function uploaded(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return { name: file.name, content_base64: btoa(binary) };
 }
 
 // --- one run ---------------------------------------------------------------------------------------
@@ -129,6 +148,7 @@ function runView(run) {
     laneBox: h("div", { class: "lanes" }), docTabs: h("div", { class: "tabs" }), doc: h("article", { class: "doc", id: "document" }),
     gate: h("section", { class: "gate", hidden: true }), tests: h("section", { class: "tests" }),
     notes: h("ul", { class: "notes" }), status: h("span", { class: `status ${run.status}` }, run.status),
+    cells: h("section", { class: "cells", hidden: true }, h("h3", {}, "Cells")),
   };
   view.tokens = run.prompt_tokens + run.completion_tokens;
   view.cost = run.cost_usd;
@@ -139,7 +159,7 @@ function runView(run) {
     view.meter, view.timeline, view.gate,
     h("h3", {}, "Team"), view.laneBox,
     h("h3", {}, "Documents"), view.docTabs, view.doc,
-    h("h3", {}, "Tests"), view.tests,
+    h("h3", {}, "Tests"), view.tests, view.cells,
     h("h3", {}, "Files ", h("a", { href: `/api/runs/${run.id}/archive.zip`, download: "" }, "download zip")), files,
     h("h3", {}, "Notes"), view.notes,
     h("p", {}, h("a", { href: `#/runs/${run.id}/replay` }, "replay this run")),
@@ -203,6 +223,13 @@ function apply(view, event) {
   } else if (kind === "test.report") {
     view.tests.replaceChildren(h("p", { class: event.failed || event.errors ? "failed" : "passed" },
       `${event.passed} passed, ${event.failed} failed, ${event.errors} errors`), h("pre", {}, event.summary || ""));
+  } else if (kind === "cell.executed") {
+    view.cells.hidden = false;
+    view.cells.append(h("div", { class: `cell ${event.status}` },
+      h("h4", {}, `task ${event.task}, attempt ${event.attempt}: ${event.status} (${event.seconds} s)`),
+      h("pre", { class: "code" }, event.code), h("pre", { class: "shown" }, event.shown || ""),
+      (event.charts || []).map((chart) => h("img", { class: "chart", alt: chart,
+        src: `/api/runs/${view.run.id}/files/${encodeURI(chart)}` }))));
   } else if (kind === "note") {
     view.notes.append(h("li", {}, event.text));
   } else if (kind === "review.waiting") {
@@ -263,13 +290,20 @@ async function showFiles(view) {
     return;
   }
   const code = h("pre", { class: "code" });
+  const shown = h("div", { class: "file" }, code);
   const list = h("ul", { class: "tree" }, tree.files.map((file) => h("li", {},
     h("a", { href: "#", onclick: async (event) => {
       event.preventDefault();
-      code.textContent = await api("GET", `/api/runs/${view.run.id}/files/${encodeURI(file.path)}`);
+      const url = `/api/runs/${view.run.id}/files/${encodeURI(file.path)}`;
+      if (/\.(png|jpe?g)$/i.test(file.path)) {
+        shown.replaceChildren(h("img", { class: "chart", alt: file.path, src: url }));
+        return;
+      }
+      code.textContent = await api("GET", url);
+      shown.replaceChildren(code);
     } }, file.path), " ",
     h("a", { href: `/api/runs/${view.run.id}/files/${encodeURI(file.path)}?download=1`, class: "download" }, "⇩"))));
-  view.files.replaceChildren(list, code);
+  view.files.replaceChildren(list, shown);
 }
 
 async function showRun(id) {
@@ -278,7 +312,7 @@ async function showRun(id) {
   const source = new EventSource(`/api/runs/${id}/events`);
   for (const kind of ["run.started", "stage.started", "stage.finished", "call.started", "call.token", "call.finished",
     "message.published", "test.report", "note", "review.waiting", "review.answered", "run.finished",
-    "artifact.written", "project.opened"]) {
+    "artifact.written", "project.opened", "cell.executed"]) {
     source.addEventListener(kind, (message) => apply(view, JSON.parse(message.data)));
   }
   source.addEventListener("run.finished", async () => {

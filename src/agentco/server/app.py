@@ -7,6 +7,7 @@ their review gates, over the runtime (runs are never started by shelling out to 
 import asyncio
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,11 +19,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from agentco.config import Settings
 from agentco.errors import ConfigError
 from agentco.events import Event
-from agentco.runtime.request import RunRequest, stored_request
+from agentco.runtime.request import AnyRequest, DiRequest, RunRequest, stored_request
 from agentco.server import files
 from agentco.server.auth import CSRF_HEADER, SESSION_COOKIE, SESSION_S, Auth, AuthError, Principal, is_loopback
 from agentco.server.runs import Busy, RunManager
-from agentco.server.schemas import GateAnswer, NewRun, RunView, SignIn
+from agentco.server.schemas import MAX_DATA_BYTES, GateAnswer, NewRun, RunView, SignIn
 from agentco.server.tokens import TokenStore
 from agentco.store import RunRecord, RunStore
 from agentco.store.records import as_seen
@@ -112,12 +113,21 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", max_parallel: int
     async def list_runs(_: Reader) -> list[RunView]:
         return [view(r) for r in store.list_runs()]
 
+    def requested(body: NewRun) -> AnyRequest:
+        """The runtime's request for a new run; a Data Interpreter's files are stored in the workspace first."""
+        fields = body.model_dump(exclude_none=True, exclude={"kind", "data"})
+        if body.kind == "company":
+            return RunRequest.build(**fields)
+        folder = settings.workspace / ".agentco" / "uploads" / uuid.uuid4().hex
+        saved = files.save_uploads(folder, [(f.name, f.content()) for f in body.data], limit=MAX_DATA_BYTES)
+        return DiRequest.build(**fields, data=[str(path) for path in saved])
+
     @app.post("/api/runs", status_code=201)
     async def create_run(_: Runner, body: NewRun) -> dict[str, str]:
         try:
-            request = RunRequest.build(**body.model_dump(exclude_none=True))
+            request = await asyncio.to_thread(requested, body)
             run_id = await manager.create(request)
-        except ConfigError as exc:
+        except (ConfigError, ValueError) as exc:
             raise HTTPException(422, str(exc)) from None
         return {"id": run_id, "status": manager.state(run_id) or "queued"}
 
@@ -209,7 +219,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", max_parallel: int
             raise HTTPException(404, f"no file {path}") from None
         name = Path(path).name.replace('"', "")
         headers = {"Content-Disposition": f'attachment; filename="{name}"'} if download else {}
-        kind = "text/plain; charset=utf-8" if _is_text(data) else "application/octet-stream"
+        kind = _media_type(data)
         return Response(data, media_type=kind, headers=headers)
 
     @app.get("/api/runs/{run_id}/archive.zip")
@@ -342,14 +352,21 @@ async def _chunks(spooled: Any) -> AsyncIterator[bytes]:
         spooled.close()
 
 
-def _is_text(data: bytes) -> bool:
+IMAGES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+"""Raster images (a Data Interpreter's charts) are shown as images, known by their first bytes; never
+SVG or HTML, which can carry scripts: those are text."""
+
+
+def _media_type(data: bytes) -> str:
+    if kind := next((kind for magic, kind in IMAGES.items() if data.startswith(magic)), None):
+        return kind
     if b"\0" in data[:8192]:
-        return False
+        return "application/octet-stream"
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
+        return "application/octet-stream"
+    return "text/plain; charset=utf-8"
 
 
 def check_bind(host: str, workspace: Path) -> None:

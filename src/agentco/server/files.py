@@ -86,3 +86,19 @@ def archive(root: Path, name: str) -> tempfile.SpooledTemporaryFile:  # type: ig
             zf.writestr(f"{name}/{path}", data)
     out.seek(0)
     return out
+
+
+def save_uploads(folder: Path, named: list[tuple[str, bytes]], *, limit: int) -> list[Path]:
+    """Write uploaded data files into a new ``folder`` (the names are plain file names, validated by
+    the request's schema); ``ValueError`` when they are more than ``limit`` bytes together."""
+    if sum(len(data) for _, data in named) > limit:
+        raise ValueError(f"the data files are over {limit // (1024 * 1024)} MB together")
+    folder.mkdir(parents=True, mode=0o700)
+    paths = []
+    for name, data in named:
+        path = folder / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        paths.append(path)
+    return paths

@@ -2,23 +2,63 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_DATA_BYTES = 50 * 1024 * 1024
+"""All the data files of one Data Interpreter request together, decoded."""
 
 
-class NewRun(BaseModel):
-    """A run of the software company. The workspace is the server's; a client cannot choose another."""
+class DataFile(BaseModel):
+    """A data file sent with a Data Interpreter request: the server stores it, the kernel reads a copy."""
 
     model_config = ConfigDict(extra="forbid")
 
-    idea: str = Field(min_length=1, max_length=4000, description="what to build, in the user's words")
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_. -]*$",
+                      description="a plain file name (no folders); the analysis sees it as data/NAME")  # fmt: skip
+    content_base64: str = Field(description="the file's bytes, base64-encoded")
+
+    def content(self) -> bytes:
+        try:
+            return base64.b64decode(self.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"{self.name}: content_base64 is not base64") from None
+
+
+class NewRun(BaseModel):
+    """A run of the software company (``kind: company``) or of the Data Interpreter (``kind: di``, a
+    question about the data files sent with it). The workspace is the server's; a client cannot
+    choose another, nor name a file of the server's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["company", "di"] = Field("company", description="company: build a project; di: analyse data")
+    idea: str = Field(
+        min_length=1, max_length=4000, description="what to build, or what to find out, in the user's words"
+    )
     model: str | None = Field(None, max_length=200, description="provider:model (default: the server's)")
     investment: float | None = Field(None, ge=0, description="budget in US dollars for this run")
-    review: list[Literal["prd", "design", "tasks"]] = Field(
-        default_factory=list, description="documents a reviewer answers for on the page or through the API"
+    review: list[Literal["prd", "design", "tasks", "plan"]] = Field(
+        default_factory=list,
+        description="gates a reviewer answers on the page or through the API: prd, design, tasks (company) or plan (di)",
     )
     project_name: str | None = Field(None, max_length=80, description="the project folder's name")
+    data: list[DataFile] = Field(default_factory=list, max_length=20, description="di: the data files")
+    max_steps: int | None = Field(None, ge=1, le=20, description="di: tasks in the plan")
+
+    @model_validator(mode="after")
+    def _fits_its_kind(self) -> NewRun:
+        gates = {"company": {"prd", "design", "tasks"}, "di": {"plan"}}[self.kind]
+        if wrong := [stage for stage in self.review if stage not in gates]:
+            raise ValueError(f"a {self.kind} run has no {wrong[0]!r} gate (it has: {', '.join(sorted(gates))})")
+        if self.kind == "company" and (self.data or self.max_steps is not None):
+            raise ValueError("data and max_steps belong to a di run (kind: di)")
+        if len({f.name for f in self.data}) != len(self.data):
+            raise ValueError("two data files have the same name")
+        return self
 
 
 class SignIn(BaseModel):
