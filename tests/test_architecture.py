@@ -36,11 +36,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("llm", ("agentco.llm",)),
     # Building blocks that each stand alone on top of llm: the message/role/team kernel, the
     # sandboxed process runner, the durable run store, the language toolchains (lang/python/).
-    ("blocks", ("agentco.core", "agentco.sandbox", "agentco.store", "agentco.lang")),
+    ("blocks", ("agentco.core", "agentco.sandbox", "agentco.store", "agentco.lang", "agentco.kb")),
     # The products: the software company (roles, schemas, project files, pipeline) and the Data
     # Interpreter (plan, sandboxed kernel, notebook), which keeps its folder as the company does, and
     # changes to existing projects (change/), which reuse the company's project folder.
-    ("products", ("agentco.company", "agentco.di", "agentco.change")),
+    ("products", ("agentco.company", "agentco.di", "agentco.change", "agentco.scenario")),
     # The composition root: builds a run from typed settings and a request; may import anything below.
     ("runtime", ("agentco.runtime",)),
     # Entry points, which nothing below imports: the command line, the team server, the benchmarks,

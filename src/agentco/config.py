@@ -15,6 +15,8 @@ from agentco.errors import ConfigError
 
 DEFAULT_LOCAL_MODEL = "local:qwen2.5-coder-1.5b"
 ROLE_NAMES = ("product_manager", "architect", "project_manager", "engineer", "qa_engineer", "data_interpreter")
+MODEL_ALIASES = ("default", "small", "strong", "coder")
+"""The aliases the built-in scenarios use; one the config leaves unset is the run's model."""
 EMPTY = "an empty value is not a choice: leave the key out to use the default, or give a value"
 
 
@@ -86,6 +88,10 @@ class Settings(BaseModel):
 
     llm: LLMSettings = Field(default_factory=LLMSettings)
     roles: dict[str, LLMSettings] = Field(default_factory=dict, description="per-role model overrides")
+    models: dict[str, str] = Field(
+        default_factory=dict,
+        description="model aliases a scenario's roles name (default, small, strong, coder) -> provider:model",
+    )
     repair_llm_output: bool = True
     output_attempts: int = Field(3, ge=1, description="tries to get valid structured output")
     max_budget: float | None = Field(None, ge=0, description="US dollars per run")
@@ -114,6 +120,17 @@ class Settings(BaseModel):
                 f"no role {unknown[0]!r}{_did_you_mean(unknown[0], ROLE_NAMES)} (roles: {', '.join(ROLE_NAMES)})"
             )
         return roles
+
+    @field_validator("models")
+    @classmethod
+    def _aliases(cls, models: dict[str, str]) -> dict[str, str]:
+        for alias, model in models.items():
+            if ":" in alias or not alias.strip():
+                raise ValueError(f"{alias!r} is not an alias: a short name such as {', '.join(MODEL_ALIASES)}")
+            provider, _, name = model.partition(":")
+            if not provider.strip() or not name.strip():
+                raise ValueError(f"{alias}: {model!r} must look like provider:model")
+        return models
 
     def llm_for(self, role: str | None) -> LLMSettings:
         return self.llm.merged(self.roles.get(role)) if role else self.llm
@@ -264,6 +281,11 @@ llm:
 # roles:
 #   engineer:
 #     model: anthropic:claude-sonnet-4-5
+
+# Model aliases that scenario roles name (model: strong); an alias left unset is the run's model:
+# models:
+#   small: local:qwen2.5-coder-0.5b
+#   strong: openai:gpt-4o
 
 repair_llm_output: true       # tolerate slightly malformed JSON before validating it
 output_attempts: 3            # tries to get schema-valid output, with the error fed back

@@ -65,6 +65,8 @@ def _register_optional_commands() -> None:
         "agentco.cli.runs",
         "agentco.cli.bench",
         "agentco.cli.serve",
+        "agentco.cli.kb",
+        "agentco.cli.scenario",
     ):
         try:
             importlib.import_module(module).register(app)
@@ -87,6 +89,10 @@ COMMANDS = {
     "bench",
     "serve",
     "tokens",
+    "kb",
+    "scenario",
+    "scenarios",
+    "chat",
     "--help",
     "-h",
 }

@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
     bench.command("changes")(changes)
     bench.command("overhead")(overhead)
     bench.command("server-load")(server_load)
+    bench.command("retrieval")(retrieval)
     bench.command("local")(local)
     bench.command("all")(run_all)
     app.add_typer(bench, name="bench")
@@ -184,6 +185,21 @@ def server_load(
     from agentco.bench.server_load import run_server_load, server_load_table
 
     _finish("server_load", run_server_load(clients, queued, model), out, server_load_table, model)
+
+
+def retrieval(
+    corpus: Annotated[
+        Path | None, typer.Argument(help="folder with docs/ and questions.jsonl (default bench/retrieval)")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="hits looked at per question")] = 5,
+    out: OutOpt = None,
+) -> None:
+    """Knowledge-base retrieval: recall@k of full-text search alone and of the hybrid (with vectors)."""
+    _check_out(out)
+    from agentco.bench.retrieval import default_corpus_dir, retrieval_table, run_retrieval
+
+    report = run_retrieval(corpus.resolve() if corpus else default_corpus_dir(), k)
+    _finish("retrieval", report, out, retrieval_table, report["embedder"])
 
 
 def local(

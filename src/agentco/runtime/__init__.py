@@ -2,7 +2,7 @@
 
 from agentco.company.run import RunOutcome
 from agentco.runtime.clients import open_client
-from agentco.runtime.request import ChangeRequest, DiRequest, RunRequest
+from agentco.runtime.request import ChangeRequest, DiRequest, RunRequest, ScenarioRequest
 from agentco.runtime.run import RunAlreadyCompleted, find_run, record_run, resume_run, start_run
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "RunAlreadyCompleted",
     "RunOutcome",
     "RunRequest",
+    "ScenarioRequest",
     "find_run",
     "open_client",
     "record_run",

@@ -167,10 +167,50 @@ class ChangeRequest(_Request):
         return self
 
 
-AnyRequest = RunRequest | DiRequest | ChangeRequest
+class ScenarioRequest(_Request):
+    """A conversation of a scenario: a built-in's name or a scenario file, with its inputs."""
+
+    kind: Literal["scenario"] = "scenario"
+    scenario: str = Field(description="a built-in scenario (agentco scenarios list) or a scenario file")
+    inputs: dict[str, str] = Field(default_factory=dict, description="the scenario's inputs (defaults filled in)")
+    role_models: dict[str, str] = Field(default_factory=dict, description="a model or alias per role (--role-model)")
+    humans: list[str] = Field(default_factory=list, description="roles a person plays (--human)")
+    continue_from: str | None = Field(None, description="a run whose conversation this one goes on with")
+    replay_of: None = None
+    review: list[str] = Field(default_factory=list, max_length=0, description="(a scenario has no review gates)")
+
+    @model_validator(mode="after")
+    def _fits_the_scenario(self) -> ScenarioRequest:
+        """The scenario loads, and the inputs, models and humans name what it has (a file is kept by
+        its full path, so a resumed run finds it wherever it is resumed from)."""
+        from agentco.scenario.registry import RUNNABLE, load
+
+        scenario = load(self.scenario)
+        if self.scenario not in RUNNABLE:
+            self.scenario = str(Path(self.scenario).expanduser().resolve())
+        if unknown := [key for key in self.inputs if key not in scenario.inputs]:
+            raise ValueError(f"{scenario.name} has no input {unknown[0]!r} (inputs: {', '.join(scenario.inputs)})")
+        for key, spec in scenario.inputs.items():
+            if key not in self.inputs and spec.default is None:
+                raise ValueError(f"{scenario.name} needs the input {key!r} ({spec.description}): --input {key}=...")
+            self.inputs.setdefault(key, spec.default or "")
+        if unknown := [role for role in [*self.humans, *self.role_models] if role not in scenario.roles]:
+            raise ValueError(f"{scenario.name} has no role {unknown[0]!r} (roles: {', '.join(scenario.roles)})")
+        self.inputs = {key: redact_secret_shapes(value)[0] for key, value in self.inputs.items()}
+        if not self.idea.strip():
+            self.idea = f"{scenario.name}: " + "; ".join(f"{k}={v}" for k, v in self.inputs.items())
+        return self
+
+    def settings(self, settings: Settings) -> Settings:
+        """``--model`` is the run's model, and so what the ``default`` alias means in this run."""
+        s = super().settings(settings)
+        return s.model_copy(update={"models": {**s.models, "default": self.model}}) if self.model else s
+
+
+AnyRequest = RunRequest | DiRequest | ChangeRequest | ScenarioRequest
 
 
 def stored_request(options: dict[str, Any]) -> AnyRequest:
     """The request a run stored, of whichever kind it is."""
-    kinds: dict[str, type[AnyRequest]] = {"di": DiRequest, "change": ChangeRequest}
+    kinds: dict[str, type[AnyRequest]] = {"di": DiRequest, "change": ChangeRequest, "scenario": ScenarioRequest}
     return kinds.get(options.get("kind", ""), RunRequest).stored(options)

@@ -21,7 +21,7 @@ from agentco.errors import AgentcoError, ConfigError
 from agentco.events import NOTE, EventBus, Subscriber
 from agentco.llm.base import parse_model_string
 from agentco.runtime.clients import check_model, open_client, prepare, role_clients
-from agentco.runtime.request import AnyRequest, ChangeRequest, DiRequest, RunRequest, stored_request
+from agentco.runtime.request import AnyRequest, ChangeRequest, DiRequest, RunRequest, ScenarioRequest, stored_request
 from agentco.store import RunBusy, RunRecord, RunStore, db_path, find_store
 
 
@@ -46,6 +46,8 @@ class _Run:
     """The one existing folder this run may replace: its own project, rebuilt on resume."""
     switched: bool = False
     """Resumed with another model: the calls earlier models answered are served from the store."""
+    human: Any = None
+    """Who speaks for a scenario's human roles (a ``scenario.human.HumanSeat``)."""
 
 
 async def start_run(
@@ -54,6 +56,7 @@ async def start_run(
     *,
     events: Iterable[Subscriber] = (),
     reviewer: Reviewer | None = None,
+    human: Any = None,
 ) -> RunOutcome:
     """Record a new run in the workspace's store and run it. Raises what stops it (after recording
     it: ``resume_run`` continues); ``ConfigError`` for what the user must fix."""
@@ -61,7 +64,7 @@ async def start_run(
     _check_reviewer(request, reviewer)
     store, request, run_id = _new_run(settings, request)
     try:
-        run = _Run(settings, request, store, run_id)  # a new run replaces no folder: only resume its own
+        run = _Run(settings, request, store, run_id, human=human)  # a new run replaces no folder: only resume its own
         return await _execute(run, events, reviewer)
     finally:
         store.close()
@@ -107,6 +110,7 @@ async def resume_run(
     model: str | None = None,
     events: Iterable[Subscriber] = (),
     reviewer: Reviewer | None = None,
+    human: Any = None,
 ) -> RunOutcome:
     """Continue an interrupted run (found by id in the workspace, or by its project folder);
     its completed model calls are served from the store. With ``model`` it goes on with another
@@ -128,7 +132,9 @@ async def resume_run(
         request = request.model_copy(update={"workspace": str(store.path.parent.parent)})
         _check_reviewer(request, reviewer)
         project = Path(record.project_path) if record.project_path else None
-        run = _Run(request.settings(settings), request, store, record.id, record.wall_s or 0.0, project, switched)
+        run = _Run(
+            request.settings(settings), request, store, record.id, record.wall_s or 0.0, project, switched, human
+        )
         return await _execute(run, events, reviewer)
     finally:
         store.close()
@@ -251,6 +257,10 @@ async def _work(run: _Run, subscribers: Iterable[Subscriber], reviewer: Reviewer
         store.update_run(run.run_id, status="failed", error=str(exc))  # else it would read 'running' for ever
         raise
     gate = review_gate(request, reviewer, bus, store, run.run_id)
+    if isinstance(request, ScenarioRequest):
+        from agentco.runtime.scenario import work_scenario
+
+        return await work_scenario(s, request, llm, bus, store, run.run_id, run.previous_wall_s, run.human)
     if isinstance(request, ChangeRequest):
         from agentco.change.run import run_change
 

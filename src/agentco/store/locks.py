@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 
 class RunBusy(RuntimeError):
@@ -45,3 +47,18 @@ def is_held(path: Path) -> bool:
     finally:
         os.close(fd)  # also drops the shared lock just taken
     return False
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection, lock: AbstractContextManager[Any]) -> Iterator[sqlite3.Connection]:
+    """One write transaction on a connection shared by threads: taken at once (``BEGIN IMMEDIATE``, so
+    two writers wait for each other instead of failing half-way), committed, or rolled back on any error."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise

@@ -22,8 +22,8 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, suppress
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from secrets import token_hex
@@ -33,7 +33,7 @@ from agentco.errors import ConfigError
 from agentco.events import Event
 from agentco.llm.base import ChatRequest, Completion, ModelRef, Usage
 from agentco.store.calls import RunCallCache
-from agentco.store.locks import hold, is_held
+from agentco.store.locks import hold, immediate, is_held
 from agentco.store.migrate import migrate as _migrate
 from agentco.store.records import ArtifactRecord, MessageRecord, RunRecord, StepRecord
 from agentco.store.redact import options_json as _options_json
@@ -122,17 +122,8 @@ class RunStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._conn, self._lock)
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

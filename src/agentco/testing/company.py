@@ -127,6 +127,10 @@ def fake_provider(spec: str) -> FunctionModel:
         return analysis_model(name, float(params.get("delay", 0)), log)
     if name in CHANGES:
         return change_model(name, log)
+    if name == "scenario" or name.startswith("scenario-"):
+        from agentco.testing.scenarios import scenario_model
+
+        return scenario_model(name, float(params.get("delay", 0)))
     script = SCRIPTS.get(name)
     if script is None:
         from agentco.errors import ConfigError
