@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
     bench.command("overhead")(overhead)
     bench.command("server-load")(server_load)
     bench.command("retrieval")(retrieval)
+    bench.command("crosscheck")(crosscheck)
     bench.command("local")(local)
     bench.command("all")(run_all)
     app.add_typer(bench, name="bench")
@@ -200,6 +201,34 @@ def retrieval(
 
     report = run_retrieval(corpus.resolve() if corpus else default_corpus_dir(), k)
     _finish("retrieval", report, out, retrieval_table, report["embedder"])
+
+
+def crosscheck(
+    problems: Annotated[int, typer.Option("--problems", "-n", min=1, help="word problems to generate")] = 60,
+    seed: Annotated[int, typer.Option("--seed", help="which problems (the same seed asks the same ones)")] = 17,
+    model: ModelOpt = None,
+    workspace: Annotated[Path | None, typer.Option("--workspace", help="where the runs are recorded")] = None,
+    out: OutOpt = None,
+) -> None:
+    """Cross-checking: the cross-check scenario (two solvers and a critic) against one solver alone."""
+    from agentco.bench.crosscheck import crosscheck_table, run_crosscheck
+    from agentco.bench.crosscheck import problems as generated
+    from agentco.cli.common import settings_from_cli
+
+    _check_out(out)
+    name = _model_name(model)
+    workspace = (workspace or Path(tempfile.mkdtemp(prefix="agentco-crosscheck-"))).resolve()
+    workspace.mkdir(parents=True, exist_ok=True)
+    err_console().print(f"cross-check: {problems} problems (seed {seed}), model {name}; runs in {workspace}")
+
+    def progress(a: Any) -> None:
+        mark = "[green]right[/]" if a.correct else "[red]wrong[/]"
+        err_console().print(f"  {a.id} {a.way}: {mark} ({a.predicted} for {a.expected}) {a.llm_calls} calls, "
+                            f"{a.wall_s:.0f} s" + (f" ({escape(a.error[:120])})" if a.error else ""))  # fmt: skip
+
+    asked = generated(problems, seed)
+    report = asyncio.run(run_crosscheck(settings_from_cli(model=name), asked, workspace, on_answer=progress))
+    _finish("crosscheck", {"seed": seed, "workspace": str(workspace), **report}, out, crosscheck_table, name)
 
 
 def local(

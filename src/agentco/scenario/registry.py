@@ -18,6 +18,7 @@ RUNNABLE: dict[str, str] = {
     "service-desk": "builtin/service-desk.yaml",
     "interview": "builtin/interview.yaml",
     "question-bank": "builtin/question-bank.yaml",
+    "cross-check": "builtin/cross-check.yaml",
     "news-desk": "builtin/news-desk.yaml",
 }
 PYTHON_PIPELINES = {
