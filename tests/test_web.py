@@ -114,3 +114,35 @@ def test_a_data_question_with_a_file_is_asked_from_the_page_and_its_chart_shown(
         assert problems == []
     finally:
         server.stop()
+
+
+def test_a_conversation_is_picked_and_held_from_the_page_with_a_person_in_one_role(tmp_path, browser):
+    server = Server(tmp_path / "ws", "fake:scenario").start()
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(server.base + "/")
+        page.select_option("#new-run select[name=kind]", "scenario")
+        assert page.locator("#new-run textarea[name=idea]").is_hidden()
+        page.select_option("#new-run select[name=scenario]", "interview")
+        assert page.locator("#new-run input[name=position]").input_value() == "junior Python developer"
+        page.fill("#new-run input[name=position]", "data engineer")
+        page.select_option("#new-run select[name=human]", "candidate")
+        page.click("#new-run button[type=submit]")
+        for n in range(1, 4):  # three rounds; the scripted interviewer asks each time
+            turn = page.locator("form.turn")
+            turn.locator("textarea").wait_for(timeout=60_000)
+            assert "Your turn as candidate" in turn.inner_text()
+            turn.locator("textarea").fill(f"I have built {n} pipelines.")
+            turn.locator("button[type=submit]").click()
+            page.locator("ol.chat li.person", has_text=f"I have built {n} pipelines.").wait_for(timeout=30_000)
+        page.locator("h2 .status.completed").wait_for(timeout=60_000)
+        speakers = page.locator("ol.chat li.said").evaluate_all("items => items.map(i => i.dataset.speaker)")
+        assert speakers[:2] == ["interviewer", "candidate"] and speakers[-1] == "assessor"
+        assert page.locator("ol.chat li.person").count() == 3
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "run-view-conversation.png"), full_page=True)
+        assert problems == []
+    finally:
+        server.stop()

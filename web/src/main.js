@@ -2,72 +2,11 @@
 // the token and cost meter), read its documents with their Mermaid diagrams drawn, browse its code
 // and test report, answer its review gates, download files, and replay a finished run.
 // Everything a model wrote is shown as text, or as Markdown cleaned by DOMPurify.
-import DOMPurify from "dompurify";
-import { marked } from "marked";
-import mermaid from "mermaid";
+import { conversation, scenarioForm } from "./conversation.js";
+import { api, app, h, hooks, markdown, money, session } from "./dom.js";
 
-mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "neutral" });
-
-const app = document.getElementById("app");
-const session = { csrf: "", scope: "", via: "" };
 let closeView = () => {};
-
-// --- talking to the server -------------------------------------------------------------------------
-async function api(method, path, body) {
-  const headers = {};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET") headers["X-CSRF-Token"] = session.csrf;
-  const response = await fetch(path, {
-    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const isJson = (response.headers.get("content-type") || "").includes("json");
-  const data = isJson ? await response.json() : await response.text();
-  if (response.status === 401) {
-    showSignIn();
-    throw new Error("sign in first");
-  }
-  if (!response.ok) {
-    const error = new Error((data && data.detail) || response.statusText);
-    error.data = data;
-    error.status = response.status;
-    throw error;
-  }
-  return data;
-}
-
-// --- building the page (text only; never a model's HTML) ------------------------------------------
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
-  }
-  for (const child of children.flat()) {
-    if (child !== undefined && child !== null) node.append(child instanceof Node ? child : String(child));
-  }
-  return node;
-}
-
-function money(value) {
-  return `$${(value || 0).toFixed(4)}`;
-}
-
-async function markdown(target, text) {
-  target.innerHTML = DOMPurify.sanitize(marked.parse(text || ""));
-  const diagrams = [];
-  for (const code of target.querySelectorAll("pre > code.language-mermaid")) {
-    const holder = h("div", { class: "mermaid" }, code.textContent);
-    code.parentElement.replaceWith(holder);
-    diagrams.push(holder);
-  }
-  if (diagrams.length) {
-    try {
-      await mermaid.run({ nodes: diagrams });
-    } catch (error) {
-      target.append(h("p", { class: "error" }, `a diagram could not be drawn: ${error.message}`));
-    }
-  }
-}
+hooks.signIn = () => showSignIn();
 
 // --- sign in ---------------------------------------------------------------------------------------
 function showSignIn(message = "") {
@@ -97,7 +36,7 @@ async function showRuns() {
     h("td", {}, run.stage), h("td", { class: "idea" }, run.idea), h("td", {}, money(run.cost_usd)),
     h("td", {}, `${Math.round(run.wall_s)} s`)));
   const kind = h("select", { name: "kind" }, h("option", { value: "company" }, "Build a project"),
-    h("option", { value: "di" }, "Answer a question about data"));
+    h("option", { value: "di" }, "Answer a question about data"), h("option", { value: "scenario" }, "Hold a conversation"));
   const idea = h("textarea", { name: "idea", rows: 2, placeholder: "Build a CLI to-do app that stores items in JSON" });
   const model = h("input", { name: "model", placeholder: "model (default: the server's)" });
   const budget = h("input", { name: "investment", type: "number", step: "0.01", min: "0", placeholder: "budget $" });
@@ -106,9 +45,12 @@ async function showRuns() {
     { "data-kind": owner, hidden: owner !== "company" }, h("input", { type: "checkbox", name: "review", value: stage }),
     ` ${stage}`)));
   const data = h("input", { type: "file", name: "data", multiple: true, hidden: true });
+  const scenario = scenarioForm();
   kind.addEventListener("change", () => {
     for (const label of review) label.hidden = label.dataset.kind !== kind.value;
     data.hidden = kind.value !== "di";
+    idea.hidden = kind.value === "scenario";
+    scenario.show(kind.value === "scenario").catch((failure) => { error.textContent = failure.message; });
     idea.placeholder = kind.value === "di" ? "Which region grew fastest? Plot monthly revenue."
       : "Build a CLI to-do app that stores items in JSON";
   });
@@ -121,12 +63,13 @@ async function showRuns() {
     body.review = review.filter((label) => !label.hidden && label.firstChild.checked).map((label) => label.firstChild.value);
     try {
       if (kind.value === "di") body.data = await Promise.all([...data.files].map(uploaded));
+      if (kind.value === "scenario") Object.assign(body, scenario.body());
       const created = await api("POST", "/api/runs", body);
       location.hash = `#/runs/${created.id}`;
     } catch (failure) {
       error.textContent = failure.message;
     }
-  } }, h("div", { class: "row" }, kind, data), idea, h("div", { class: "row" }, model, budget,
+  } }, h("div", { class: "row" }, kind, data), scenario.box, idea, h("div", { class: "row" }, model, budget,
     h("span", {}, "review:"), review, h("button", { type: "submit" }, "Start run")), error);
   app.replaceChildren(h("h2", {}, "New run"), form, h("h2", {}, "Runs"),
     runs.length ? h("table", { id: "runs" }, h("tr", {}, ...["run", "status", "stage", "idea", "cost", "time"]
@@ -149,6 +92,7 @@ function runView(run) {
     gate: h("section", { class: "gate", hidden: true }), tests: h("section", { class: "tests" }),
     notes: h("ul", { class: "notes" }), status: h("span", { class: `status ${run.status}` }, run.status),
     cells: h("section", { class: "cells", hidden: true }, h("h3", {}, "Cells")),
+    chat: run.kind === "scenario" ? conversation(run) : null,
   };
   view.tokens = run.prompt_tokens + run.completion_tokens;
   view.cost = run.cost_usd;
@@ -156,10 +100,10 @@ function runView(run) {
   app.replaceChildren(
     h("h2", {}, `${run.status === "replaying" ? "Replay of run" : "Run"} ${run.id} `, view.status),
     h("p", { class: "idea" }, run.idea),
-    view.meter, view.timeline, view.gate,
+    view.meter, view.timeline, view.gate, view.chat ? view.chat.section : "",
     h("h3", {}, "Team"), view.laneBox,
-    h("h3", {}, "Documents"), view.docTabs, view.doc,
-    h("h3", {}, "Tests"), view.tests, view.cells,
+    ...(view.chat ? [] : [h("h3", {}, "Documents"), view.docTabs, view.doc, h("h3", {}, "Tests"), view.tests]),
+    view.cells,
     h("h3", {}, "Files ", h("a", { href: `/api/runs/${run.id}/archive.zip`, download: "" }, "download zip")), files,
     h("h3", {}, "Notes"), view.notes,
     h("p", {}, h("a", { href: `#/runs/${run.id}/replay` }, "replay this run")),
@@ -218,6 +162,9 @@ function apply(view, event) {
     view.tokens += (event.prompt_tokens || 0) + (event.completion_tokens || 0);
     view.cost += event.cost_usd || 0;
     drawMeter(view);
+  } else if (kind === "message.published" && view.chat) {
+    view.chat.add(event);
+    if ((event.payload || {}).human) view.chat.answered();
   } else if (kind === "message.published") {
     if (event.content && event.cause_by !== "ReviewFeedback") addDocument(view, event);
   } else if (kind === "test.report") {
@@ -232,6 +179,7 @@ function apply(view, event) {
         src: `/api/runs/${view.run.id}/files/${encodeURI(chart)}` }))));
   } else if (kind === "note") {
     view.notes.append(h("li", {}, event.text));
+    if (event.source === "human" && view.chat && view.live) view.chat.waitForPerson();
   } else if (kind === "review.waiting") {
     showGate(view);
   } else if (kind === "review.answered") {
@@ -309,6 +257,7 @@ async function showFiles(view) {
 async function showRun(id) {
   const run = await api("GET", `/api/runs/${id}`);
   const view = runView(run);
+  view.live = true;
   const source = new EventSource(`/api/runs/${id}/events`);
   for (const kind of ["run.started", "stage.started", "stage.finished", "call.started", "call.token", "call.finished",
     "message.published", "test.report", "note", "review.waiting", "review.answered", "run.finished",
@@ -323,6 +272,7 @@ async function showRun(id) {
   });
   source.addEventListener("artifact.written", () => showFiles(view));
   if (run.waiting_for_review) showGate(view);
+  if (run.waiting_for_person && view.chat) view.chat.waitForPerson();
   showFiles(view);
   closeView = () => source.close();
 }

@@ -19,11 +19,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from agentco.config import Settings
 from agentco.errors import ConfigError
 from agentco.events import Event
-from agentco.runtime.request import AnyRequest, DiRequest, RunRequest, stored_request
-from agentco.server import files
+from agentco.runtime.request import AnyRequest, DiRequest, RunRequest, ScenarioRequest, stored_request
+from agentco.server import files, page
 from agentco.server.auth import CSRF_HEADER, SESSION_COOKIE, SESSION_S, Auth, AuthError, Principal, is_loopback
 from agentco.server.runs import Busy, RunManager
-from agentco.server.schemas import MAX_DATA_BYTES, GateAnswer, NewRun, RunView, SignIn
+from agentco.server.schemas import MAX_DATA_BYTES, GateAnswer, NewRun, RunView, SignIn, TurnAnswer
 from agentco.server.tokens import TokenStore
 from agentco.store import RunRecord, RunStore
 from agentco.store.records import as_seen
@@ -72,7 +72,8 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", max_parallel: int
 
     def view(found: RunRecord) -> RunView:
         found = as_seen(found, store.is_live(found.id))
-        reviewer = manager.gate(found.id)
+        reviewer, seat = manager.gate(found.id), manager.seat(found.id)
+        pending = seat.view() if seat else None
         options = found.options
         return RunView(
             id=found.id, status=manager.state(found.id) or found.status, stage=found.stage, idea=found.idea,
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", max_parallel: int
             cost_usd=found.cost_usd, budget_usd=options.get("investment"), wall_s=found.wall_s,
             project=Path(found.project_path).name if found.project_path else "", error=found.error,
             waiting_for_review=reviewer is not None and reviewer.pending is not None,
+            kind=options.get("kind", "company"), waiting_for_person=pending["role"] if pending else None,
         )  # fmt: skip
 
     # --- health and sessions -----------------------------------------------------------------
@@ -115,9 +117,15 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", max_parallel: int
 
     def requested(body: NewRun) -> AnyRequest:
         """The runtime's request for a new run; a Data Interpreter's files are stored in the workspace first."""
-        fields = body.model_dump(exclude_none=True, exclude={"kind", "data"})
+        fields = body.model_dump(exclude_defaults=True, exclude={"kind", "data"})
         if body.kind == "company":
             return RunRequest.build(**fields)
+        if body.kind == "scenario":
+            from agentco.scenario.registry import PYTHON_PIPELINES, RUNNABLE
+
+            if body.scenario not in RUNNABLE or body.scenario in PYTHON_PIPELINES:
+                raise ConfigError(f"no built-in scenario {body.scenario!r} (GET /api/scenarios lists them)")
+            return ScenarioRequest.build(**fields)
         folder = settings.workspace / ".agentco" / "uploads" / uuid.uuid4().hex
         saved = files.save_uploads(folder, [(f.name, f.content()) for f in body.data], limit=MAX_DATA_BYTES)
         return DiRequest.build(**fields, data=[str(path) for path in saved])
@@ -178,10 +186,9 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", max_parallel: int
     async def gate(_: Reader, run_id: str) -> dict[str, Any]:
         record(run_id)
         reviewer = manager.gate(run_id)
-        pending = reviewer.pending if reviewer else None
-        if pending is None:
+        if reviewer is None or (question := reviewer.view()) is None:
             raise HTTPException(404, f"run {run_id} is not waiting at a review gate")
-        return pending.view()
+        return question
 
     @app.post("/api/runs/{run_id}/gate")
     async def answer(_: Runner, run_id: str, body: GateAnswer) -> dict[str, str]:
@@ -196,6 +203,40 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", max_parallel: int
         except ValueError as exc:  # an invalid edit: the gate keeps waiting, the errors go back
             return JSONResponse({"detail": "the answer is not valid", "errors": str(exc).splitlines()}, 422)
         return {"id": run_id, "answered": body.decision}
+
+    # --- scenarios and a person's turns --------------------------------------------------------
+    @app.get("/api/scenarios")
+    async def scenarios(_: Reader) -> list[dict[str, Any]]:
+        """The built-in scenarios a run may hold: inputs (with defaults), roles (which a person may play)."""
+        from agentco.scenario.registry import entries, load
+
+        def described(name: str) -> dict[str, Any]:
+            sc = load(name)
+            return {"name": name, "description": sc.description,
+                    "inputs": {k: {"description": i.description, "default": i.default} for k, i in sc.inputs.items()},
+                    "roles": [{"name": r, "human": role.human, "persona": role.persona} for r, role in sc.roles.items()]}  # fmt: skip
+
+        return [described(e.name) for e in entries() if e.kind == "scenario"]
+
+    @app.get("/api/runs/{run_id}/turn")
+    async def turn(_: Reader, run_id: str) -> dict[str, Any]:
+        record(run_id)
+        seat = manager.seat(run_id)
+        if seat is None or (waiting := seat.view()) is None:
+            raise HTTPException(404, f"run {run_id} is not waiting for a person's turn")
+        return waiting
+
+    @app.post("/api/runs/{run_id}/turn")
+    async def speak(_: Runner, run_id: str, body: TurnAnswer) -> dict[str, str]:
+        record(run_id)
+        seat = manager.seat(run_id)
+        try:
+            if seat is None:
+                raise LookupError(f"run {run_id} is not waiting for a person's turn")
+            seat.answer(body.text, leave=body.leave)
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return {"id": run_id, "answered": "left" if body.leave else "said"}
 
     # --- files ---------------------------------------------------------------------------------
     def project(run_id: str) -> Path:
@@ -231,72 +272,8 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", max_parallel: int
             headers={"Content-Disposition": f'attachment; filename="{root.name}.zip"'},
         )  # fmt: skip
 
-    _page(app)
+    page.mount(app)
     return app
-
-
-def _page(app: FastAPI) -> None:
-    """The web page, built from ``web/`` by the package's build step into ``static/``. Served with a
-    content security policy that runs only its own scripts, so nothing a model wrote can run in it."""
-    from importlib import resources
-
-    from fastapi.responses import FileResponse, HTMLResponse
-    from fastapi.staticfiles import StaticFiles
-
-    static = Path(str(resources.files("agentco.server").joinpath("static")))
-    policy = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-              "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")  # fmt: skip
-
-    app.add_middleware(_SecureHeaders, policy=policy)
-
-    if not (static / "index.html").is_file():
-
-        @app.get("/", include_in_schema=False)
-        async def not_built() -> HTMLResponse:
-            return HTMLResponse("<p>The web page was not built: install agentco from its source with npm on the "
-                                "PATH (pip install -e '.[server]'), or run npm run build in web/.</p>", 503)  # fmt: skip
-
-        return
-    app.mount("/assets", StaticFiles(directory=static / "assets"), name="assets")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        """The API described by its OpenAPI document, drawn by Swagger UI from this server's own files."""
-        from fastapi.openapi.docs import get_swagger_ui_html
-
-        page = get_swagger_ui_html(openapi_url="/openapi.json", title="agentco API",
-                                   swagger_js_url="/assets/swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/assets/swagger/swagger-ui.css", swagger_favicon_url="")  # fmt: skip
-        # Swagger UI starts itself with an inline script; this page shows no model output
-        page.headers["Content-Security-Policy"] = policy.replace(
-            "script-src 'self'", "script-src 'self' 'unsafe-inline'"
-        )
-        return page
-
-    @app.get("/", include_in_schema=False)
-    async def page() -> FileResponse:
-        return FileResponse(static / "index.html")
-
-
-class _SecureHeaders:
-    """Headers every answer carries (a plain ASGI middleware, so streamed answers pass untouched)."""
-
-    def __init__(self, app: Any, policy: str):
-        self.app = app
-        self.headers = [(b"content-security-policy", policy.encode()), (b"x-frame-options", b"DENY"),
-                        (b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff")]  # fmt: skip
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                have = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in self.headers if h[0] not in have)]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 async def _stream(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,30 +39,25 @@ class Busy(Exception):
 
 @dataclass
 class Pending:
-    """A gate waiting for its answer: the document, and where the answer goes (the run's loop)."""
+    """A question a run waits on (a gate's document, a person's turn) and where its answer goes (the
+    run's own loop)."""
 
-    stage: str
-    message: Any
-    future: asyncio.Future[Verdict]
+    asked: Any
+    future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
 
-    def view(self) -> dict[str, Any]:
-        payload = self.message.payload
-        return {"stage": self.stage, "from": self.message.sent_from, "content": self.message.content,
-                "document": document_text(self.message) if payload is not None else None}  # fmt: skip
 
-
-class WebReviewer:
-    """A run's reviewer whose answers come over HTTP (``answer``); the run waits at the gate until then."""
+class Waiting:
+    """One question at a time that a run waits on until it is answered over HTTP."""
 
     def __init__(self) -> None:
         self.pending: Pending | None = None
         self._lock = threading.Lock()
 
-    async def review(self, message: Any) -> Verdict:
+    async def wait(self, asked: Any) -> Any:
         loop = asyncio.get_running_loop()
         with self._lock:
-            self.pending = Pending(_stage(message), message, loop.create_future(), loop)
+            self.pending = Pending(asked, loop.create_future(), loop)
             future = self.pending.future
         try:
             return await future
@@ -69,25 +65,70 @@ class WebReviewer:
             with self._lock:
                 self.pending = None
 
-    def answer(self, decision: str, *, document: str = "", feedback: str = "") -> None:
-        """Answer the waiting gate. ``LookupError``: no gate waits; ``ValueError``: a bad answer (an
-        edited document that does not validate, with why; the gate keeps waiting)."""
+    def settle(self, answer: Callable[[Any], Any], nothing: str) -> None:
+        """Answer the waiting question with ``answer(asked)`` (an exception is raised in the run).
+        ``LookupError(nothing)`` when none waits; what ``answer`` raises, the question still waiting."""
         with self._lock:
             pending = self.pending
             if pending is None or pending.future.done():
-                raise LookupError("no gate is waiting for an answer")
+                raise LookupError(nothing)
+            result = answer(pending.asked)
+            future = pending.future
+            setter = future.set_exception if isinstance(result, BaseException) else future.set_result
+            pending.loop.call_soon_threadsafe(_settle, future, setter, result)
+            self.pending = None  # answered: a look right after this must not see the same question
+
+
+class WebReviewer(Waiting):
+    """A run's reviewer whose answers come over HTTP (``answer``); the run waits at the gate until then."""
+
+    async def review(self, message: Any) -> Verdict:
+        return await self.wait(message)  # type: ignore[no-any-return]
+
+    def view(self) -> dict[str, Any] | None:
+        if (pending := self.pending) is None:
+            return None
+        message = pending.asked
+        return {"stage": _stage(message), "from": message.sent_from, "content": message.content,
+                "document": document_text(message) if message.payload is not None else None}  # fmt: skip
+
+    def answer(self, decision: str, *, document: str = "", feedback: str = "") -> None:
+        """Answer the waiting gate. ``LookupError``: no gate waits; ``ValueError``: a bad answer (an
+        edited document that does not validate, with why; the gate keeps waiting)."""
+
+        def verdict(message: Any) -> Any:
             if decision == "abort":
-                result: Any = ReviewAborted(f"stopped by the reviewer at the {pending.stage}")
-            elif decision == "approve":
-                result = Verdict.approve()
-            elif decision == "feedback":
-                result = Verdict.reject(feedback)  # ValueError when empty
-            elif decision == "edit":
-                result = edited_verdict(pending.message, document)
-            else:
-                raise ValueError(f"no decision {decision!r}: approve, edit, feedback or abort")
-            setter = pending.future.set_exception if isinstance(result, BaseException) else pending.future.set_result
-            pending.loop.call_soon_threadsafe(_settle, pending.future, setter, result)
+                return ReviewAborted(f"stopped by the reviewer at the {_stage(message)}")
+            if decision == "approve":
+                return Verdict.approve()
+            if decision == "feedback":
+                return Verdict.reject(feedback)  # ValueError when empty
+            if decision == "edit":
+                return edited_verdict(message, document)
+            raise ValueError(f"no decision {decision!r}: approve, edit, feedback or abort")
+
+        self.settle(verdict, "no gate is waiting for an answer")
+
+
+class WebSeat(Waiting):
+    """A scenario's human seat taken over HTTP (``answer``): the run waits at the person's turn until then."""
+
+    async def speak(self, turn: Any) -> str:
+        return str(await self.wait(turn))
+
+    def view(self) -> dict[str, Any] | None:
+        if (pending := self.pending) is None:
+            return None
+        t = pending.asked
+        return {"role": t.role, "stage": t.stage, "instruction": t.instruction,
+                "new": [{"speaker": m.sent_from, "stage": m.cause_by, "content": m.content} for m in t.new]}  # fmt: skip
+
+    def answer(self, text: str, *, leave: bool = False) -> None:
+        """Say ``text`` at the waiting turn, or leave. ``LookupError``: nobody's turn is waiting."""
+        from agentco.scenario.human import HumanLeft
+
+        self.settle(lambda turn: HumanLeft(f"{turn.role} left the conversation") if leave else text,
+                    "no person's turn is waiting")  # fmt: skip
 
 
 def _settle(future: asyncio.Future[Any], setter: Any, result: Any) -> None:
@@ -109,6 +150,7 @@ class LiveRun:
     """``local`` or ``hosted``: which slots it waits for."""
     state: str = "queued"
     reviewer: WebReviewer = field(default_factory=WebReviewer)
+    seat: WebSeat = field(default_factory=WebSeat)
     listeners: set[asyncio.Queue[Event | None]] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
     loop: asyncio.AbstractEventLoop | None = None
@@ -177,7 +219,7 @@ class RunManager:
             if live.cancelled:
                 return
             await resume_run(self.settings, live.run_id, events=[lambda e: self._publish(live, e)],
-                             reviewer=live.reviewer)  # fmt: skip
+                             reviewer=live.reviewer, human=live.seat)  # fmt: skip
 
         try:
             asyncio.run(main())
@@ -221,6 +263,10 @@ class RunManager:
     def gate(self, run_id: str) -> WebReviewer | None:
         live = self.live.get(run_id)
         return live.reviewer if live else None
+
+    def seat(self, run_id: str) -> WebSeat | None:
+        live = self.live.get(run_id)
+        return live.seat if live else None
 
     async def shutdown(self) -> None:
         for run_id in list(self.live):
