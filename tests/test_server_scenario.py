@@ -69,7 +69,8 @@ def test_a_person_plays_the_candidate_over_http_and_the_transcript_has_their_wor
 
 def test_a_person_who_leaves_stops_the_run_and_a_resume_asks_only_what_is_unanswered(server):
     server.start()
-    run_id = server.json("POST", "/api/runs", {"kind": "scenario", "scenario": "interview", "humans": ["candidate"]})["id"]
+    body = {"kind": "scenario", "scenario": "interview", "humans": ["candidate"]}
+    run_id = server.json("POST", "/api/runs", body)["id"]
     assert next_turn(server, run_id) is not None
     server.json("POST", f"/api/runs/{run_id}/turn", {"text": "First answer."})
     assert next_turn(server, run_id) is not None
