@@ -44,7 +44,7 @@ class Tokens:
     def __init__(self) -> None:
         self.pieces: list[str] = []
 
-    def call_started(self, who: str, what: str) -> None:
+    def call_started(self, who: str, what: str, model: str = "") -> None:
         pass
 
     def token(self, who: str, text: str) -> None:

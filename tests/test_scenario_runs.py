@@ -71,6 +71,9 @@ async def test_a_role_model_and_an_alias_choose_each_roles_client(tmp_path):
     outcome = await start_run(settings(tmp_path, models={"strong": "fake:scenario-strong"}), request)
     models = {t["speaker"]: t["model"] for t in outcome.transcript}
     assert models == {"proposer": "fake:scenario", "opposer": "fake:scenario-strong", "judge": "fake:scenario-strong"}
+    with RunStore.open(tmp_path) as store:  # every call's model is on the event stream too
+        calls = [(e.data["role"], e.data["model"]) for e in store.events(outcome.run_id) if e.kind == "call.started"]
+    assert len(calls) == 5 and set(calls) == {(speaker, model) for speaker, model in models.items()}
 
 
 def test_a_request_names_what_the_scenario_has():
@@ -104,7 +107,7 @@ async def test_a_run_stopped_at_a_human_turn_resumes_with_its_answers_and_calls_
     assert log.read_text().split() == ["interviewer", "interviewer"]
     with RunStore.open(tmp_path) as store:
         run_id = store.list_runs()[0].id
-        assert store.get_run(run_id).status == "failed"
+        assert store.get_run(run_id).status == "interrupted"  # resumable, not failed
         waits = [e.data for e in store.events(run_id) if e.kind == "note" and e.data.get("source") == "human"]
         assert [w["turn"] for w in waits] == ["interview.1.1.candidate", "interview.1.2.candidate"]
     person = Leaves("Generators.", "Tests first.")

@@ -40,6 +40,11 @@ class RunFailed(AgentcoError):
     """The run had to stop; its state is saved and it can be resumed."""
 
 
+class RunPaused(RunFailed):
+    """The run stopped where it waits for a person (who left, or is not here); it reads
+    ``interrupted`` and ``resume`` comes back to the same point."""
+
+
 class BudgetExceeded(RunFailed):
     """The next call could spend past the configured budget."""
 

@@ -144,8 +144,8 @@ class EventBus:
             unsubscribe()
 
     # --- a CallObserver for LLMClient: model calls as events -------------------------------
-    def call_started(self, who: str, what: str) -> None:
-        self.emit(CALL_STARTED, role=who, what=what)
+    def call_started(self, who: str, what: str, model: str = "") -> None:
+        self.emit(CALL_STARTED, role=who, what=what, model=model)
 
     def token(self, who: str, text: str) -> None:
         self.emit(CALL_TOKEN, role=who, text=text)

@@ -148,7 +148,7 @@ class _Printer:
     def __init__(self, write: Any):
         self.write = write
 
-    def call_started(self, who: str, what: str) -> None:
+    def call_started(self, who: str, what: str, model: str = "") -> None:
         pass
 
     def token(self, who: str, text: str) -> None:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from agentco.errors import BudgetExceeded
+from agentco.errors import BudgetExceeded, RunPaused
 from agentco.events import RUN_FINISHED, EventBus
 
 
@@ -18,6 +18,9 @@ def announce_failure(events: EventBus) -> Iterator[None]:
         yield
     except BudgetExceeded as exc:
         events.emit(RUN_FINISHED, status="budget_exceeded", error=str(exc))
+        raise
+    except RunPaused as exc:
+        events.emit(RUN_FINISHED, status="interrupted", error=str(exc))
         raise
     except (KeyboardInterrupt, asyncio.CancelledError):
         events.emit(RUN_FINISHED, status="interrupted", error="interrupted by the user")

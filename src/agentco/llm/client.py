@@ -26,7 +26,7 @@ class CallCache(Protocol):
 class CallObserver(Protocol):
     """Sees calls as they happen (the CLI's live view)."""
 
-    def call_started(self, who: str, what: str) -> None: ...
+    def call_started(self, who: str, what: str, model: str = "") -> None: ...
 
     def token(self, who: str, text: str) -> None: ...
 
@@ -95,7 +95,7 @@ class LLMClient:
     async def _attempt(self, request: ChatRequest, who: str, what: str) -> Completion:
         obs = self.observer
         if obs is not None:
-            obs.call_started(who, what)
+            obs.call_started(who, what, str(self.ref))
         on_token = (lambda text: obs.token(who, text)) if obs is not None else None
         try:
             completion = await asyncio.wait_for(self.provider.complete(request, on_token), self.timeout)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from agentco.core.message import Message
-from agentco.errors import RunFailed
+from agentco.errors import RunPaused
 
 
 @dataclass(frozen=True)
@@ -31,5 +31,5 @@ class HumanSeat(Protocol):
         ...
 
 
-class HumanLeft(RunFailed):
+class HumanLeft(RunPaused):
     """The person left the conversation; the run is saved and resumes at the same turn."""
