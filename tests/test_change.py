@@ -263,6 +263,9 @@ def test_the_names_a_request_spells_are_found_and_placeholders_literals_and_modu
             "cli.py": 'p.add_argument("--month")\nsub.add_parser("delete")\nraise TypeError("no")\n',
             "export.py": ""}  # fmt: skip
     assert missing_names(request, code) == ["resize", "on_evict", "--flat"]  # `export` is a file's name
+    usage = {**code, "lru.py": code["lru.py"] + 'print("usage: lru --flat")\n'}
+    assert missing_names(request, usage) == ["resize", "on_evict", "--flat"]  # not parsed: not an option yet
+    assert missing_names("Add `--flat`.", {"tool.py": 'print("usage: tool --flat")'}) == []  # nothing parses
     tasks = {"cli.py": "add --flat to the parser", "lru.py": "add resize and peek"}
     assert owners(["resize", "on_evict", "--flat"], tasks, request) == {
         "lru.py": ["resize", "on_evict"],

@@ -40,9 +40,12 @@ def requested_names(request: str) -> list[str]:
 
 def missing_names(request: str, sources: Mapping[str, str]) -> list[str]:
     """The requested names that appear nowhere in ``sources`` (path and text; as a whole word, an
-    option as written): a program's name may be only its folder's."""
+    option as written): a program's name may be only its folder's. An option counts only where the
+    command line is parsed, when some file parses it: one spelled in a usage message elsewhere is
+    not an option the program takes."""
     text = "\n".join(f"{path}\n{code}" for path, code in sources.items())
-    return [name for name in requested_names(request) if not _appears(name, text)]
+    parsing = "\n".join(code for code in sources.values() if _PARSING.search(code)) or text
+    return [name for name in requested_names(request) if not _appears(name, parsing if name[0] == "-" else text)]
 
 
 def owners(
