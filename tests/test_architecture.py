@@ -43,6 +43,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("products", ("agentco.company", "agentco.di", "agentco.change", "agentco.scenario")),
     # The composition root: builds a run from typed settings and a request; may import anything below.
     ("runtime", ("agentco.runtime",)),
+    # Batches of runs through the composition root, on threads here or as tasks on a Ray cluster.
+    ("batch", ("agentco.batch",)),
     # Entry points, which nothing below imports: the command line, the team server, the benchmarks,
     # `python -m agentco`, and the test fixtures (agentco.testing, also kept out of every other module).
     ("entry", ("agentco.bench", "agentco.cli", "agentco.server", "agentco.__main__", "agentco.testing")),

@@ -1,18 +1,17 @@
 """The project suite: run the company on each task, then judge the result with the task's own acceptance tests.
 
 A task is a folder holding ``prompt.md`` (the idea, as a user types it) and ``test_acceptance.py``
-(reads the generated project's root from ``PROJECT``). Each run is a separate ``agentco run``
-process with a deadline, so one task that crashes or hangs costs only itself. The acceptance tests
-are ours, so they run outside the sandbox with this interpreter; they do import the generated code.
+(reads the generated project's root from ``PROJECT``). The runs are one batch (``agentco.batch``):
+each task's run in its own project folder of one workspace, several at once or on a Ray cluster, with
+a deadline each, and a failed run costs only itself; the same suite run again into the same workspace
+resumes it. The acceptance tests are ours; they run in the sandbox and import the generated code.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import os
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -20,8 +19,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agentco.bench.report import mean, repo_root
+from agentco.config import Settings
 from agentco.errors import ConfigError
-from agentco.sandbox.process import run_capped
 
 ACCEPTANCE_FILE = "test_acceptance.py"
 T = TypeVar("T")
@@ -207,26 +206,15 @@ def run_test_file(
     return passed, max(len(cases), expected), None
 
 
-def run_task(task: Task, model: str, workspace: Path, *, run: int = 1, timeout: float = 1800) -> TaskRun:
-    """One ``agentco run`` of the task in a fresh workspace, then its acceptance tests.
-
-    ``{task}`` in ``model`` is replaced by the task's name: ``fake:{task}`` plays each task's scripted company.
-    """
-    ws = workspace / f"{task.name}-{run}"
-    if ws.exists():
-        ws = workspace / f"{task.name}-{run}-{time.strftime('%H%M%S')}"
-    ws.mkdir(parents=True)
-    argv = [sys.executable, "-m", "agentco", "run", task.prompt, "--project-name", task.name]
-    argv += ["--workspace", str(ws), "-q", "--model", model.replace("{task}", task.name)]
-    start = time.monotonic()
-    done = run_capped(argv, env=dict(os.environ), cwd=ws, timeout=timeout, cap=32 * 1024)
-    wall = time.monotonic() - start
-    (ws / "agentco.log").write_text(done.stdout + done.stderr, encoding="utf-8")
-    project = ws / task.name
-    summary = _read_summary(project) or _stored_summary(ws)
-    status, error = run_status(done, summary, timeout)
+def task_run(task: Task, run: int, row: dict[str, Any], workspace: Path) -> TaskRun:
+    """A task's run as its batch row tells it, scored with the task's acceptance tests."""
+    project = Path(row["path"]) if row["path"] else workspace / row["project"]
+    summary = _read_summary(project)
+    error = row["error"]
     if project.is_dir():
-        passed, total, problem = run_acceptance(task, project, ws)
+        out = workspace / ".acceptance" / row["project"]
+        out.mkdir(parents=True, exist_ok=True)
+        passed, total, problem = run_acceptance(task, project, out)
         error = error or problem
     else:
         passed, total = 0, expected_tests(task.acceptance)
@@ -235,16 +223,16 @@ def run_task(task: Task, model: str, workspace: Path, *, run: int = 1, timeout: 
     return TaskRun(
         task=task.name,
         run=run,
-        status=status,
-        exit_code=done.returncode,
-        wall_s=round(wall, 2),
-        llm_calls=int(summary.get("llm_calls") or 0),
-        prompt_tokens=int(summary.get("prompt_tokens") or 0),
-        completion_tokens=int(summary.get("completion_tokens") or 0),
-        cost_usd=float(summary.get("cost_usd") or 0.0),
+        status=row["result"] or row["status"],
+        exit_code=0 if row["status"] == "completed" else 1,
+        wall_s=round(row["wall_s"], 2),
+        llm_calls=row["calls"],
+        prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"],
+        cost_usd=row["cost_usd"],
         loc=source_lines(project, files),
-        own_tests_passed=summary.get("tests_passed"),
-        own_tests_failed=summary.get("tests_failed"),
+        own_tests_passed=row["tests_passed"],
+        own_tests_failed=row["tests_failed"],
         acceptance_passed=passed,
         acceptance_total=total,
         project=str(project),
@@ -269,31 +257,13 @@ def _read_summary(project: Path) -> dict[str, Any]:
         return {}
 
 
-def _stored_summary(workspace: Path) -> dict[str, Any]:
-    """Usage of a run that ended before writing its summary, from the workspace's run store."""
-    from agentco.store import RunStore, db_path
-
-    if not db_path(workspace).is_file():
-        return {}
-    with RunStore.open(workspace) as store:
-        runs = store.list_runs()
-    if not runs:
-        return {}
-    r = runs[0]
-    return {
-        "llm_calls": r.llm_calls,
-        "prompt_tokens": r.prompt_tokens,
-        "completion_tokens": r.completion_tokens,
-        "cost_usd": r.cost_usd,
-    }
-
-
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:300] if lines else ""
 
 
 def run_suite(
+    settings: Settings,
     tasks: Sequence[Task],
     model: str,
     workspace: Path,
@@ -301,15 +271,29 @@ def run_suite(
     repeat: int = 1,
     timeout: float = 1800,
     on_run: Callable[[TaskRun], None] | None = None,
+    concurrency: int = 1,
+    ray: str | None = None,
 ) -> dict[str, Any]:
-    """Every task ``repeat`` times; returns per-task means and each run, and the suite's totals."""
+    """Every task ``repeat`` times, as one batch in ``workspace`` (on the Ray cluster at ``ray`` if
+    given: ``local`` starts one here); returns per-task means and each run, and the suite's totals.
+
+    ``{task}`` in ``model`` is replaced by the task's name: ``fake:{task}`` plays each task's scripted company.
+    """
+    from agentco.batch.cluster import cluster_for
+    from agentco.batch.items import BatchItem, plan_jobs
+    from agentco.batch.run import BatchOptions, run_batch
+
+    items = [BatchItem(idea=t.prompt, project=t.name, model=model.replace("{task}", t.name)) for t in tasks]
+    settings = settings.model_copy(update={"workspace": workspace})
+    jobs = plan_jobs(items, repeat=repeat, workspace=workspace)
+    with cluster_for(ray, concurrency) as cluster:
+        report = run_batch(settings, jobs, BatchOptions(concurrency, timeout=timeout), cluster=cluster)
     runs: list[TaskRun] = []
-    for i in range(1, repeat + 1):
-        for task in tasks:
-            result = run_task(task, model, workspace, run=i, timeout=timeout)
-            runs.append(result)
-            if on_run is not None:
-                on_run(result)
+    for i, row in enumerate(report["runs"]):
+        result = task_run(tasks[i % len(tasks)], i // len(tasks) + 1, row, workspace)
+        runs.append(result)
+        if on_run is not None:
+            on_run(result)
     return summarize(runs, repeat)
 
 

@@ -60,6 +60,7 @@ def _register_optional_commands() -> None:
 
     for module in (
         "agentco.cli.run",
+        "agentco.cli.batch",
         "agentco.cli.di",
         "agentco.cli.models",
         "agentco.cli.runs",
@@ -80,6 +81,7 @@ _register_optional_commands()
 COMMANDS = {
     "run",
     "resume",
+    "batch",
     "di",
     "version",
     "init-config",

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.markup import escape
 
+from agentco.cli.batch import batch_scaling
 from agentco.cli.common import err_console
 
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="provider:model (default: from config)")]
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
     bench.command("changes")(changes)
     bench.command("overhead")(overhead)
     bench.command("server-load")(server_load)
+    bench.command("batch-scaling")(batch_scaling)  # the batch's own benchmark, beside its command
     bench.command("retrieval")(retrieval)
     bench.command("crosscheck")(crosscheck)
     bench.command("local")(local)
@@ -49,12 +51,16 @@ def suite(
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="runs of each task")] = 1,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="seconds per task run")] = 1800,
     workspace: Annotated[Path | None, typer.Option("--workspace", help="where the projects go")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="task runs at once")] = 1,
+    ray: Annotated[
+        str | None, typer.Option("--ray", help="on Ray: local (a cluster started here), or HOST:PORT")
+    ] = None,
     out: OutOpt = None,
 ) -> None:
-    """Run the company on each task and score the projects with the tasks' acceptance tests."""
+    """Run the company on each task (one batch) and score the projects with the tasks' acceptance tests."""
     _check_out(out)
     name = _model_name(model)
-    report = _suite(tasks_dir, name, task or [], repeat, timeout, workspace)
+    report = _suite(tasks_dir, name, task or [], repeat, timeout, workspace, concurrency, ray)
     _finish("suite", report, out, _suite_table, name)
 
 
@@ -315,9 +321,11 @@ def _model_name(model: str | None) -> str:
 
 
 def _suite(
-    tasks_dir: Path | None, model: str, names: list[str], repeat: int, timeout: float, workspace: Path | None
-) -> dict[str, Any]:
+    tasks_dir: Path | None, model: str, names: list[str], repeat: int, timeout: float, workspace: Path | None,
+    concurrency: int = 1, ray: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     from agentco.bench.suite import default_tasks_dir, find_tasks, run_suite
+    from agentco.cli.common import settings_from_cli
 
     root = tasks_dir.resolve() if tasks_dir else default_tasks_dir()
     tasks = find_tasks(root, names)
@@ -331,7 +339,9 @@ def _suite(
             f"{r.llm_calls} calls, {r.wall_s:.1f} s" + (f" ({r.error})" if r.error else "")
         )
 
-    report = run_suite(tasks, model, workspace, repeat=repeat, timeout=timeout, on_run=progress)
+    settings = settings_from_cli(model=None if "{task}" in model else model)
+    report = run_suite(settings, tasks, model, workspace, repeat=repeat, timeout=timeout, on_run=progress,
+                       concurrency=concurrency, ray=ray)  # fmt: skip
     return {"tasks_dir": str(root), "workspace": str(workspace), **report}
 
 
