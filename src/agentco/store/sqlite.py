@@ -22,6 +22,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager, suppress
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ from agentco.events import Event
 from agentco.llm.base import ChatRequest, Completion, ModelRef, Usage
 from agentco.store.calls import RunCallCache
 from agentco.store.locks import hold, immediate, is_held
-from agentco.store.migrate import migrate as _migrate
+from agentco.store.migrate import OPEN_ATTEMPTS, prepare
 from agentco.store.records import ArtifactRecord, MessageRecord, RunRecord, StepRecord
 from agentco.store.redact import options_json as _options_json
 from agentco.store.redact import redact as _redact
@@ -99,12 +100,16 @@ class RunStore:
             ) from None
         try:
             conn.row_factory = sqlite3.Row
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode != "wal":
-                log.warning("%s: SQLite refused WAL mode here (journal_mode=%s)", path, mode)
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            _migrate(conn, path)
+            for attempt in range(OPEN_ATTEMPTS):
+                try:
+                    prepare(conn, path)
+                    break
+                except sqlite3.OperationalError as exc:
+                    # several processes opening a new store at once: switching it to WAL and creating
+                    # its tables can answer "locked" without waiting; the next try finds it done
+                    if "locked" not in str(exc) and "busy" not in str(exc) or attempt == OPEN_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.05 * 2**attempt)
         except BaseException:
             conn.close()
             raise
