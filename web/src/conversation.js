@@ -1,6 +1,6 @@
 // Scenarios on the page: a picker in the new-run form (a built-in scenario, its inputs, the role a
 // person plays) and a chat view of a conversation, where the person types their turns.
-import { api, h } from "./dom.js";
+import { api, h, waitingAt } from "./dom.js";
 
 let known;
 
@@ -60,16 +60,7 @@ export function conversation(run) {
       h("div", { class: "words" }, message.content), cited.length ? h("ul", { class: "citations" }, cited) : ""));
     },
     async waitForPerson() {
-      let turn;
-      // the run says whose turn it is a moment before it waits: ask again for a few seconds
-      for (let tries = 0; !turn && tries < 25; tries += 1) {
-        try {
-          turn = await api("GET", `/api/runs/${run.id}/turn`);
-        } catch (failure) {
-          if (failure.status !== 404) return;
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-      }
+      const turn = await waitingAt(`/api/runs/${run.id}/turn`);
       if (!turn) return;
       const text = h("textarea", { name: "text", rows: 3, placeholder: `what ${turn.role} says` });
       const error = h("p", { class: "error" });

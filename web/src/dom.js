@@ -34,6 +34,20 @@ export async function api(method, path, body) {
 }
 
 // --- building the page (text only; never a model's HTML) ------------------------------------------
+// A question the run announces a moment before it waits on it (a gate, a person's turn): asked
+// again for a few seconds while the server answers 404; undefined when it never came (or was answered).
+export async function waitingAt(path) {
+  for (let tries = 0; tries < 25; tries += 1) {
+    try {
+      return await api("GET", path);
+    } catch (failure) {
+      if (failure.status !== 404) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  return undefined;
+}
+
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {

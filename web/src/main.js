@@ -3,7 +3,7 @@
 // and test report, answer its review gates, download files, and replay a finished run.
 // Everything a model wrote is shown as text, or as Markdown cleaned by DOMPurify.
 import { conversation, scenarioForm } from "./conversation.js";
-import { api, app, h, hooks, markdown, money, session } from "./dom.js";
+import { api, app, h, hooks, markdown, money, session, waitingAt } from "./dom.js";
 
 let closeView = () => {};
 hooks.signIn = () => showSignIn();
@@ -191,16 +191,7 @@ function apply(view, event) {
 }
 
 async function showGate(view) {
-  let question;
-  // the run announces the gate a moment before it waits at it: ask again for a few seconds
-  for (let tries = 0; !question && tries < 25; tries += 1) {
-    try {
-      question = await api("GET", `/api/runs/${view.run.id}/gate`);
-    } catch (failure) {
-      if (failure.status !== 404) return;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+  const question = await waitingAt(`/api/runs/${view.run.id}/gate`);
   if (!question) return; // answered meanwhile
   const rendered = h("article", { class: "doc" });
   const editor = h("textarea", { class: "edit", rows: 16, hidden: true }, question.document || question.content);

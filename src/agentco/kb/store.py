@@ -11,14 +11,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agentco.kb.fulltext import index_terms
-from agentco.store.locks import immediate
+from agentco.store.locks import closed, immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -89,10 +89,7 @@ class KbStore:
         return cls(conn, path)
 
     def close(self) -> None:
-        with self._lock:
-            with suppress(sqlite3.Error):
-                self._conn.execute("PRAGMA optimize")
-            self._conn.close()
+        closed(self._conn, self._lock)
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         return immediate(self._conn, self._lock)

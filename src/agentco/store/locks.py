@@ -10,7 +10,7 @@ import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +62,11 @@ def immediate(conn: sqlite3.Connection, lock: AbstractContextManager[Any]) -> It
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+
+def closed(conn: sqlite3.Connection, lock: AbstractContextManager[Any]) -> None:
+    """Close a shared connection, first letting SQLite update its query planner's statistics."""
+    with lock:
+        with suppress(sqlite3.Error):
+            conn.execute("PRAGMA optimize")
+        conn.close()

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from secrets import token_hex
@@ -34,7 +34,7 @@ from agentco.errors import ConfigError
 from agentco.events import Event
 from agentco.llm.base import ChatRequest, Completion, ModelRef, Usage
 from agentco.store.calls import RunCallCache
-from agentco.store.locks import hold, immediate, is_held
+from agentco.store.locks import closed, hold, immediate, is_held
 from agentco.store.migrate import OPEN_ATTEMPTS, prepare
 from agentco.store.records import ArtifactRecord, MessageRecord, RunRecord, StepRecord
 from agentco.store.redact import options_json as _options_json
@@ -116,10 +116,7 @@ class RunStore:
         return cls(conn, path)
 
     def close(self) -> None:
-        with self._lock:
-            with suppress(sqlite3.Error):
-                self._conn.execute("PRAGMA optimize")
-            self._conn.close()
+        closed(self._conn, self._lock)
 
     def __enter__(self) -> RunStore:
         return self
