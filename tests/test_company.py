@@ -483,6 +483,22 @@ async def test_a_fix_returned_unchanged_twice_is_written_afresh_without_the_old_
     assert "Current version of" in fix_prompts[0] and "Current version of" not in fix_prompts[2]
 
 
+async def test_the_second_fix_of_a_file_is_written_afresh_and_the_better_version_is_kept(tmp_path):
+    good = ROMAN.files["roman.py"]
+    broken = good.replace('raise ValueError(f"out of range: {n!r}")', "return ''")
+    still_broken = broken.replace("def to_roman", "# edited around the bug\ndef to_roman")
+    fixes = {"roman.py": [still_broken, good]}
+    model = company_model(ProjectScript("roman", {"roman.py": broken}, ROMAN.tests, fixes=fixes))
+    outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+
+    fix_prompts = [r.messages[1]["content"] for r in model.requests if r.schema_name == "file roman.py"][1:]
+    assert len(fix_prompts) == 2
+    assert "Current version of" in fix_prompts[0]  # the first fix edits the code it is shown
+    # the second is written from the requirement and the failures alone
+    assert "Current version of" not in fix_prompts[1] and "Fix these problems" in fix_prompts[1]
+    assert outcome.summary["status"] == "passed" and (outcome.project / "roman.py").read_text() == good
+
+
 @pytest.mark.parametrize("fix", [None, "from . import main\n\n\ndef helper():\n    pass\n"])  # unchanged; changed
 async def test_a_package_init_that_cannot_be_fixed_is_left_empty_and_the_project_still_runs(tmp_path, fix):
     files = {"roman.py": ROMAN.files["roman.py"], "extras/__init__.py": "from . import main\n"}

@@ -192,3 +192,39 @@ def test_the_mechanical_repair_applies_without_the_tolerant_json_repair_too():
         json.dumps(data)
     ).user_stories == ["a"]
     assert notes == ["user_stories: dropped 1 repeated items"]
+
+
+def test_a_method_listed_as_the_expression_that_calls_it_becomes_the_special_method():
+    schema = design_for([], PythonToolchain().path_problem)
+    raw = {**ROMAN.design(), "file_list": ["lru.py"]}
+    methods = ["get(key, default=None)", "len(cache)", "key in cache", "__len__(self)", "hash(key)", "str(cache)"]
+    raw["data_structures"] = [{"file": "lru.py", "name": "LRUCache", "attributes": [], "methods": methods}]
+    notes = []
+    toolchain = PythonToolchain()
+    normalise = design_normaliser(schema, [], notes, toolchain.special_method)
+    design = JsonOutput(schema, normalise=normalise).parse(json.dumps(raw))
+    # len(cache) and __len__(self) are one method, kept once; hash(key) may be a method of its own
+    assert design.data_structures[0].methods == [
+        "get(key, default=None)",
+        "__len__(self)",
+        "__contains__(self, item)",
+        "hash(key)",
+        "__str__(self)",
+    ]
+    assert notes == [
+        "LRUCache: the method listed as 'len(cache)' is __len__(self)",
+        "LRUCache: the method listed as 'key in cache' is __contains__(self, item)",
+        "LRUCache: the method listed as 'str(cache)' is __str__(self)",
+    ]
+
+
+async def test_the_engineer_is_told_which_special_methods_the_requirements_expressions_need(tmp_path):
+    idea = IDEA + " `len(numerals)` is how many are known and `'X' in numerals` tells whether one is; `f(x) == 2`."
+    model = FunctionModel(ROMAN.answer)
+    await run_company(idea, CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+    code_prompt = next(r for r in model.requests if r.schema_name == "file roman.py").messages[-1]["content"]
+    assert "`len(numerals)`, `'X' in numerals` on an object of a class this file defines" in code_prompt
+    assert "implements `__len__`, `__contains__`" in code_prompt
+    plain = FunctionModel(ROMAN.answer)
+    await run_company(IDEA, CompanyOptions(workspace=tmp_path / "plain"), LLMClient(plain, Meter()))
+    assert not any("special methods" in r.messages[-1]["content"] for r in plain.requests)

@@ -87,7 +87,7 @@ async def test_a_file_written_afresh_the_same_as_before_is_no_fix(ws):
     broken = GOOD.replace("return total", "return -total")
     author, model = engineer(ws, broken, broken, broken, broken)
     assert await rewrite_afresh(ws, author.draft, TASK, broken, ["wrong sign"]) is None
-    assert ws.notes == ["fix of roman.py failed: unchanged twice, and the same when written afresh"]
+    assert ws.notes == ["fix of roman.py failed: unchanged twice, and written afresh, the same as before"]
 
 
 async def test_a_fix_that_fails_for_another_reason_is_not_written_afresh(ws):
@@ -95,6 +95,19 @@ async def test_a_fix_that_fails_for_another_reason_is_not_written_afresh(ws):
     assert await rewrite_afresh(ws, author.draft, TASK, GOOD, ["a problem"]) is None
     assert len(model.requests) == 2  # no third, fresh try: the model did change the code
     assert ws.notes[0].startswith("fix of roman.py failed: model output for file roman.py was still invalid")
+
+
+async def test_a_fix_written_afresh_is_not_shown_the_code_and_the_same_code_again_is_no_fix(ws):
+    from agentco.company.policies import fix_afresh
+
+    assert [fix_afresh(n) for n in (1, 2, 3, 4)] == [False, True, False, True]
+    broken = GOOD.replace("return total", "return -total")
+    author, model = engineer(ws, GOOD)
+    assert await rewrite_afresh(ws, author.draft, TASK, broken, ["wrong sign"], afresh=True) == GOOD
+    assert "Current version of" not in model.requests[0].messages[-1]["content"]
+    author, model = engineer(ws, broken)
+    assert await rewrite_afresh(ws, author.draft, TASK, broken, ["wrong sign"], afresh=True) is None
+    assert ws.notes == ["fix of roman.py failed: written afresh, the same as before"]
 
 
 @pytest.mark.parametrize("better", [True, False])

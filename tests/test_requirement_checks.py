@@ -206,3 +206,18 @@ def test_the_valid_checks_of_a_refused_plan_are_kept_when_the_attempts_run_out()
     plan = toolchain.valid_part(data, scope, notes)
     assert [c.name for c in plan.checks()] == ["add_2_3"] and "kept the 1 of its 2 value checks" in notes[0]
     assert toolchain.valid_part({"value_checks": {"sub": data["value_checks"]["sub"]}}, scope, []) is None
+
+
+def test_a_group_without_checks_is_dropped_and_the_grammar_asks_for_one_check_per_group():
+    from agentco.lang.python.plan_repair import drop_broken_checks
+
+    check = {"name": "deposit", "code": ["a = Account('x')", "a.deposit(5)", "a.balance"], "expected": 5, "raises": ""}
+    notes: list[str] = []
+    data = drop_broken_checks({"value_checks": {"Account.history": [], "Account": [check]}}, notes)
+    assert list(data["value_checks"]) == ["Account"]
+    assert notes == ["test plan: dropped the empty groups of Account.history"]
+    # a 1.5B model under the grammar answered a group for each name, each empty: the narrowed plan's
+    # groups (names of its own choosing) must each hold a check
+    schema = test_plan.test_plan_for(["bank"], [], provided={"Account": "bank"}).model_json_schema()
+    groups = schema["properties"]["value_checks"]["additionalProperties"]
+    assert groups["minItems"] == 1 and groups["maxItems"] == 4

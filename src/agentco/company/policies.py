@@ -40,25 +40,46 @@ def refuse_unchanged(current: str | None, code: str) -> str | None:
 
 
 async def rewrite_afresh(
-    ws: Workshop, draft: Draft, task: FileTask, current: str | None, problems: list[str]
+    ws: Workshop, draft: Draft, task: FileTask, current: str | None, problems: list[str], afresh: bool = False
 ) -> str | None:
     """A model anchored on its own code returns it unchanged twice: write the file afresh, shown the
-    problems but not the old code. Returns the fixed file, or None (with a note) when there is none."""
+    problems but not the old code. With ``afresh`` (see ``fix_afresh``) that is the first try.
+    Returns the fixed file, or None (with a note) when there is none."""
+    if afresh and current is not None:
+        return await _written_afresh(ws, draft, task, current, problems, SHORT_ATTEMPTS, "written afresh")
     try:
         return await draft(task, current, problems, attempts=SHORT_ATTEMPTS)
     except ModelOutputError as exc:
         if current is None or not exc.last_error.startswith(UNCHANGED):
             ws.note(f"fix of {task.file} failed: {exc}")
             return None
+    return await _written_afresh(ws, draft, task, current, problems, 1, "unchanged twice, and written afresh")
+
+
+async def _written_afresh(
+    ws: Workshop, draft: Draft, task: FileTask, current: str, problems: list[str], attempts: int, how: str
+) -> str | None:
+    """The file written without its current code; None (with a note) when that fails or repeats it."""
     try:
-        fresh = await draft(task, None, problems, attempts=1)
+        fresh = await draft(task, None, problems, attempts=attempts)
     except ModelOutputError as exc:
-        ws.note(f"fix of {task.file} failed: unchanged twice, and written afresh: {exc}")
+        ws.note(f"fix of {task.file} failed: {how}: {exc}")
         return None
     if fresh.strip() == current.strip():
-        ws.note(f"fix of {task.file} failed: unchanged twice, and the same when written afresh")
+        ws.note(f"fix of {task.file} failed: {how}, the same as before")
         return None
     return fresh
+
+
+def fix_afresh(fix_number: int) -> bool:
+    """Whether the ``fix_number``-th fix of a file (from 1) is written afresh rather than shown its code.
+
+    A small model shown its failing code edits around the bug: the 1.5B model's fixes in the 12-task
+    suite on 41d2aef (two per project in 8 projects) never got a project's own tests to pass, and
+    several passed fewer than before. Its next fix therefore differs in kind, not only in seed: every
+    second fix of a file is written from the requirement and the failures alone, and the QA engineer
+    keeps whichever version passes more (``BestSoFar``)."""
+    return fix_number % 2 == 0
 
 
 async def mend_once(ws: Workshop, draft: Draft, task: FileTask, code: str, findings: list[str]) -> str:

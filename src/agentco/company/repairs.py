@@ -106,8 +106,15 @@ def _empty(annotation: Any, low: int, required: bool) -> Any:
     return None
 
 
-def design_normaliser(model: type[BaseModel], entry_points: Sequence[EntryPoint], notes: list[str]) -> Normaliser:
-    """Fit a design to its bounds, then mend its file list against the entry points the requirement names."""
+def design_normaliser(
+    model: type[BaseModel],
+    entry_points: Sequence[EntryPoint],
+    notes: list[str],
+    special_method: Callable[[str, str], str | None] = lambda entry, owner: None,
+) -> Normaliser:
+    """Fit a design to its bounds, mend its file list against the entry points the requirement names,
+    and write a class's methods listed as the expression that calls them (``len(cache)``) as the
+    language's special method (``special_method``: entry, class name → signature, or None)."""
 
     def normalise(data: Any) -> Any:
         data = fit(model, data, notes)
@@ -115,9 +122,26 @@ def design_normaliser(model: type[BaseModel], entry_points: Sequence[EntryPoint]
         if isinstance(files, list) and all(isinstance(f, str) for f in files):
             data["file_list"] = mend_files(files, entry_points, notes)
             _follow_moves(data)
+        if isinstance(data, dict):
+            _special_methods(data, special_method, notes)
         return data
 
     return normalise
+
+
+def _special_methods(data: dict[str, Any], special_method: Callable[[str, str], str | None], notes: list[str]) -> None:
+    for spec in data.get("data_structures") or []:
+        methods = spec.get("methods") if isinstance(spec, dict) else None
+        if not isinstance(methods, list):
+            continue
+        written = []
+        for entry in methods:
+            owner = spec.get("name") if isinstance(spec.get("name"), str) else ""
+            method = special_method(entry, owner) if isinstance(entry, str) else None
+            if method is not None:
+                notes.append(f"{spec.get('name', 'a class')}: the method listed as {entry!r} is {method}")
+            written.append(method or entry)
+        spec["methods"] = list(dict.fromkeys(written))
 
 
 def mend_files(files: list[str], entry_points: Sequence[EntryPoint], notes: list[str]) -> list[str]:

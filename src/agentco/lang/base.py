@@ -177,6 +177,16 @@ class LanguageToolchain(Protocol):
         """``listed`` (the PRD's) and those the requirement's own words name, as this language's kind."""
         ...
 
+    def special_method(self, entry: str, owner: str = "") -> str | None:
+        """A design's method entry of class ``owner`` written as the expression that calls it (Python:
+        ``len(cache)``) as the language's special method (``__len__(self)``); None for anything else."""
+        ...
+
+    def special_methods(self, text: str) -> list[tuple[str, str]]:
+        """``(expression, method)`` for the code in ``text`` that uses a special method on an object
+        (Python: ``len(cache)`` → ``__len__``), for the engineer's prompt."""
+        ...
+
     def test_file_for(self, project_name: str) -> str:
         """Where the QA engineer's test file goes, relative to the project root."""
         ...

@@ -35,7 +35,7 @@ class WriteDesign(DocumentStage):
             lambda: minimal_design(schema, ws.requirement, name, fallback_entries),
             max_tokens=1000,
             what="system design",
-            repair=lambda notes: design_normaliser(schema, entry_points, notes),
+            repair=lambda notes: design_normaliser(schema, entry_points, notes, ws.toolchain.special_method),
         )
         return self.keep(role, design)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from agentco.company.policies import mend_once, refuse_unchanged, rewrite_afresh
+from agentco.company.policies import fix_afresh, mend_once, refuse_unchanged, rewrite_afresh
 from agentco.company.roles.base import CompanyRole, Stage
 from agentco.company.schemas import FileTask, Review
 from agentco.company.stages import FIX_CODE, FIX_REQUEST, WRITE_CODE
@@ -51,7 +51,10 @@ class FixCode(Stage):
         by_file = {t.file: t for t in ws.tasks.tasks}
         for path, problems in request["files"].items():
             task = by_file.get(path) or FileTask(file=path, description="", depends_on=[])
-            if (code := await rewrite_afresh(ws, role.draft, task, ws.code.get(path) or None, problems)) is not None:
+            role.fixes[path] = role.fixes.get(path, 0) + 1
+            afresh = fix_afresh(role.fixes[path])
+            code = await rewrite_afresh(ws, role.draft, task, ws.code.get(path) or None, problems, afresh)
+            if code is not None:
                 await role.settle(task, code)
         ws.folder.commit(f"Fix {', '.join(request['files'])}: {request['reason']}", role.name)
         files = ", ".join(request["files"])
@@ -62,6 +65,10 @@ class Engineer(CompanyRole):
     role_name = "engineer"
     role_profile = "the software engineer"
     stages = (WriteCode, FixCode)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fixes: dict[str, int] = {}  # path → fix requests so far (replayed the same on resume)
 
     async def react(self, news: list[Message]) -> list[Message]:
         """Fix what QA sent back when it sent something; otherwise write the code."""
@@ -115,6 +122,7 @@ class Engineer(CompanyRole):
             description=task.description,
             dependencies=dependencies,
             classes=classes,
+            special=ws.toolchain.special_methods(ws.requirement),
             current=current,
             problems=problems,
         )

@@ -20,6 +20,10 @@ def drop_broken_checks(data: Any, notes: list[str]) -> Any:
     groups = data.get("value_checks") if isinstance(data, dict) else None
     if not isinstance(groups, dict):
         return data
+    if empty := [name for name, checks in groups.items() if checks == []]:
+        for name in empty:
+            del groups[name]
+        notes.append(f"test plan: dropped the empty groups of {', '.join(empty)}")
     for name, checks in groups.items():
         if not isinstance(checks, list):
             continue

@@ -154,7 +154,8 @@ class TestPlan(BaseModel):
     __test__ = False
     imports: list[str] = Field(max_length=4, description='e.g. "from shapes import area"; [] for command-line tools')
     # a bound per group reaches the grammar: a 1.5B model wrote 25 checks of one function and ran out of tokens
-    value_checks: dict[str, Annotated[list[ValueCheck], Field(max_length=4)]] = Field(
+    # and at least one: under the grammar a 1.5B model otherwise answered a group for each name, each empty
+    value_checks: dict[str, Annotated[list[ValueCheck], Field(min_length=1, max_length=4)]] = Field(
         max_length=8, description="checks grouped by the function, class or exception they exercise"
     )
     command_checks: list[CommandCheck] = Field(max_length=5)

@@ -17,6 +17,7 @@ from agentco.lang.python.entry_points import DESCRIPTION, EntryPoint, entry_poin
 from agentco.lang.python.env import ProjectEnv, default_cache_dir, filter_requirements
 from agentco.lang.python.imports import import_check, programs, public_names
 from agentco.lang.python.paths import is_test_file, module_for, path_problem, shadow_warnings
+from agentco.lang.python.protocols import special_method, special_methods
 from agentco.lang.python.test_plan import names_to_check, test_plan_for
 from agentco.lang.python.testing import run_tests
 from agentco.templates import render
@@ -55,6 +56,8 @@ class PythonToolchain:
     path_problem = staticmethod(path_problem)
     module_for = staticmethod(module_for)
     is_test_file = staticmethod(is_test_file)
+    special_method = staticmethod(special_method)
+    special_methods = staticmethod(special_methods)
 
     def name_warnings(self, named: Iterable[str]) -> list[str]:
         return shadow_warnings(named)
