@@ -11,6 +11,7 @@ from agentco.company.workshop import CompanyOptions
 from agentco.lang.python import test_plan
 from agentco.lang.python.stated import hold_to_requirement, outcomes, requirement_commands, sentences
 from agentco.llm.client import LLMClient
+from agentco.llm.fake import FunctionModel
 from agentco.llm.meter import Meter
 from agentco.testing.company import ProjectScript, company_model
 
@@ -221,3 +222,27 @@ def test_a_group_without_checks_is_dropped_and_the_grammar_asks_for_one_check_pe
     schema = test_plan.test_plan_for(["bank"], [], provided={"Account": "bank"}).model_json_schema()
     groups = schema["properties"]["value_checks"]["additionalProperties"]
     assert groups["minItems"] == 1 and groups["maxItems"] == 4
+
+
+@pytest.mark.parametrize("imported", [False, True])
+async def test_a_programs_package_init_the_design_gives_nothing_is_left_empty_without_a_call(tmp_path, imported):
+    script = lines_script({"value_checks": {}, "command_checks": MODEL_CHECKS[:1]})
+    script.files["lines/__init__.py"] = "import logging\nlogging.basicConfig()\n"  # what the model would write
+    idea = IDEA + (" `from lines import main` gives its entry function." if imported else "")
+
+    def answer(request):
+        if request.schema_name != "SystemDesign":
+            return script.answer(request)
+        design = script.design()  # the design places its one function in __main__.py
+        design["data_structures"] = [d for d in design["data_structures"] if d["file"] == "lines/__main__.py"]
+        return json.dumps(design)
+
+    model = FunctionModel(answer)
+    outcome = await run_company(idea, CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+
+    asked = [r.schema_name for r in model.requests]
+    assert ("file lines/__init__.py" in asked) == imported  # a requirement importing from it gets it written
+    assert (outcome.project / "lines" / "__init__.py").read_text() == script.files["lines/__init__.py"] * imported
+    note = "lines/__init__.py left empty: the program needs nothing in it, and the design puts nothing there"
+    assert (note in outcome.notes) != imported
+    assert outcome.summary["status"] == "passed"

@@ -82,6 +82,26 @@ def fix_afresh(fix_number: int) -> bool:
     return fix_number % 2 == 0
 
 
+def left_empty(ws: Workshop, task: FileTask) -> bool:
+    """Whether ``task``'s file is written as its language's empty file without asking the model: a
+    file of a program's entry point (Python: ``NAME/__init__.py`` of ``python -m NAME``) that may be
+    empty, that the design gives no class or function, and that the requirement never imports from.
+    Asked to write it anyway, the 1.5B model put a whole copy of the program there (csvstats on
+    841f46e) or imported the package from itself (kvstore on 41d2aef: a circular import)."""
+    if ws.toolchain.fallback(task.file) != "" or ws.design is None:
+        return False
+    if any(spec.file == task.file for spec in ws.design.data_structures):
+        return False
+    listed = ws.prd.entry_points if ws.prd else ()
+    for entry in ws.toolchain.entry_points_in(ws.requirement, listed):
+        if entry.kind != "command" or not any(task.file in option for option in entry.files()):
+            continue
+        imported = rf"\b(from|import)\s+{entry.name}\b|`{entry.name}\.\w"
+        if not re.search(imported, ws.requirement):
+            return True
+    return False
+
+
 async def mend_once(ws: Workshop, draft: Draft, task: FileTask, code: str, findings: list[str]) -> str:
     """A rewrite against the linter's findings can bring as many as it removes: one attempt (a model
     that returns the file unchanged stands by it), kept only when it has fewer findings."""

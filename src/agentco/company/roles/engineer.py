@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from agentco.company.policies import fix_afresh, mend_once, refuse_unchanged, rewrite_afresh
+from agentco.company.policies import fix_afresh, left_empty, mend_once, refuse_unchanged, rewrite_afresh
 from agentco.company.roles.base import CompanyRole, Stage
 from agentco.company.schemas import FileTask, Review
 from agentco.company.stages import FIX_CODE, FIX_REQUEST, WRITE_CODE
@@ -77,6 +77,11 @@ class Engineer(CompanyRole):
 
     async def write_file(self, task: FileTask) -> str | None:
         ws = self.workshop
+        if left_empty(ws, task):
+            ws.note(f"{task.file} left empty: the program needs nothing in it, and the design puts nothing there")
+            ws.folder.write(task.file, "")
+            ws.code[task.file] = ""
+            return ""
         try:
             code = await self.draft(task, None, [])
         except ModelOutputError as exc:  # QA reports the missing file and it comes back for a fix
