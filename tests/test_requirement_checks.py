@@ -246,3 +246,26 @@ async def test_a_programs_package_init_the_design_gives_nothing_is_left_empty_wi
     note = "lines/__init__.py left empty: the program needs nothing in it, and the design puts nothing there"
     assert (note in outcome.notes) != imported
     assert outcome.summary["status"] == "passed"
+
+
+def test_a_command_check_passing_more_arguments_than_the_usage_line_takes_is_dropped():
+    from agentco.lang.python.entry_points import most_arguments
+    from agentco.lang.python.stated import hold_to_usage
+
+    assert most_arguments("python -m csvstats FILE COLUMN") == (2, set())
+    assert most_arguments("python -m mdtoc PATH [--max-level N]") == (1, {"--max-level"})
+    assert most_arguments("python -m tool [--verbose] PATH [OUT]") == (2, set())
+    for varying in ("python -m kv --db FILE COMMAND ...", "python -m todo add TEXT", "python -m t (a|b)"):
+        assert most_arguments(varying) is None
+    usage = {"csvstats": "python -m csvstats FILE COLUMN"}
+    plan = test_plan.test_plan_for(["csvstats"], ["csvstats"]).model_validate({
+        "imports": [], "value_checks": {}, "command_checks": [
+            {"name": "age", "files": [], "steps": [step(["-m", "csvstats", "a.csv", "Age"], 0, "count=1")]},
+            {"name": "two_columns", "files": [], "steps": [step(["-m", "csvstats", "a.csv", "Age", "Pay"], 0)]},
+            {"name": "negative", "files": [], "steps": [step(["-m", "csvstats", "-5", "Age"], 2, check_stdout=False)]},
+        ]})  # fmt: skip
+    notes: list[str] = []
+    hold_to_usage(plan, usage, notes)
+    assert [c.name for c in plan.command_checks] == ["age", "negative"]
+    assert notes == ["test plan: dropped command check two_columns: it passes 'a.csv Age Pay', more arguments "
+                     "than `python -m csvstats FILE COLUMN` takes"]  # fmt: skip

@@ -69,6 +69,32 @@ def is_placeholder(word: str) -> bool:
     return bool(_PLACEHOLDER.fullmatch(word))
 
 
+def most_arguments(usage: str) -> tuple[int, set[str]] | None:
+    """How many positional arguments a usage line takes at most, with the options it writes taking a
+    value (``--max-level`` in ``python -m mdtoc PATH [--max-level N]``: 1, {"--max-level"}); None when
+    the number varies (``...``, alternatives) or the line names commands (``add TEXT``)."""
+    words = re.sub(r"^python3? -m \S+", "", usage)
+    if re.search(r"\.\.\.|…|\|", words):
+        return None
+    count, valued, option = 0, set(), None
+    for token in words.replace("[", " [ ").replace("]", " ] ").split():
+        if token in "[]":
+            option = None  # an option's value is inside its own brackets
+        elif token.startswith("-"):
+            name, _, value = token.partition("=")
+            option = None if value else name
+            if value:
+                valued.add(name)
+        elif not _PLACEHOLDER.fullmatch(token):
+            return None  # a command word: what follows depends on the command
+        elif option is not None:
+            valued.add(option)  # the option's value
+            option = None
+        else:
+            count += 1
+    return count, valued
+
+
 def required_options(usage: str) -> list[str]:
     """The global options a usage line requires: those written before its first command or
     positional argument and outside [brackets]. ``--db`` in ``python -m kv --db FILE COMMAND ...``

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agentco.lang.python.entry_points import is_placeholder, required_words
+from agentco.lang.python.entry_points import is_placeholder, most_arguments, required_words
 from agentco.lang.python.examples import PREFIX
 from agentco.lang.python.test_plan import CommandCheck, CommandStep, InputFile, TestPlan
 
@@ -123,6 +123,38 @@ def hold_to_requirement(plan: TestPlan, found: list[Outcome], notes: list[str]) 
                     step.check_stdout = False  # the requirement puts the message on stderr
         kept.append(check)
     plan.command_checks = kept
+
+
+def hold_to_usage(plan: TestPlan, usage: dict[str, str], notes: list[str]) -> None:
+    """The model's command checks, held to the programs' usage lines (in place): a check that passes a
+    program more arguments than its line takes is dropped (csvstats on 841f46e ran
+    `-m csvstats input.csv Age Salary` against `python -m csvstats FILE COLUMN`)."""
+    kept = []
+    for check in plan.command_checks:
+        over = [step for step in check.steps if _extra_arguments(step.args, usage)]
+        if over and not check.name.startswith(PREFIX):
+            program = over[0].args[1]
+            notes.append(f"test plan: dropped command check {check.name}: it passes "
+                         f"{' '.join(over[0].args[2:])!r}, more arguments than `{usage[program]}` takes")  # fmt: skip
+            continue
+        kept.append(check)
+    plan.command_checks = kept
+
+
+def _extra_arguments(args: list[str], usage: dict[str, str]) -> int:
+    """How many more positional arguments a step passes than its program's usage line takes (0 when
+    the line takes a varying number or is not known)."""
+    if len(args) < 2 or args[0] != "-m" or args[1] not in usage or (most := most_arguments(usage[args[1]])) is None:
+        return 0
+    limit, valued = most
+    count, rest = 0, iter(args[2:])
+    for arg in rest:
+        if arg.startswith("-") and not re.fullmatch(r"-\d+(\.\d+)?", arg):
+            if arg in valued:
+                next(rest, None)  # its value
+            continue
+        count += 1
+    return max(0, count - limit)
 
 
 def _only_argument(line: str) -> str | None:

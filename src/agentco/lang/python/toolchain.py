@@ -104,6 +104,7 @@ class PythonToolchain:
         plan.value_checks = {**groups, examples.GROUP: checks} if checks else groups
         plan.command_checks = [c for c in plan.command_checks if not c.name.startswith(examples.PREFIX)]
         stated.hold_to_requirement(plan, stated.outcomes(requirement), notes)
+        stated.hold_to_usage(plan, scope.usage, notes)
         plan.command_checks = [*stated.requirement_commands(requirement, scope.usage), *plan.command_checks]
         plan.complete()  # the imports of the names the new checks use
         return plan
