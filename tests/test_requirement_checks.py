@@ -269,3 +269,38 @@ def test_a_command_check_passing_more_arguments_than_the_usage_line_takes_is_dro
     assert [c.name for c in plan.command_checks] == ["age", "negative"]
     assert notes == ["test plan: dropped command check two_columns: it passes 'a.csv Age Pay', more arguments "
                      "than `python -m csvstats FILE COLUMN` takes"]  # fmt: skip
+
+
+def test_checks_running_the_same_code_with_different_outcomes_are_dropped_and_repeats_go_once():
+    from agentco.lang.python.plan_repair import drop_contradictions
+
+    def value(name, expected=None, raises="", call="g.add_edge('b', 'c', 2)"):
+        return {"name": name, "code": ["g = Graph()", call], "expected": expected, "raises": raises}
+
+    data = {"value_checks": {
+        "add_edge": [value("returns_three", 3), value("raises_value", raises="ValueError"),
+                     value("negative", raises="ValueError", call="g.add_edge('a', 'b', -1)")],
+        "shortest_path": [value("raises_key", raises="KeyError"),
+                          value("negative_again", raises="ValueError", call="g.add_edge('a',  'b', -1)")],
+        "nodes": [value("nodes", ["b", "c"], call="g.nodes()")]}, "command_checks": []}  # fmt: skip
+    plan = test_plan.test_plan_for(["graph"], [], provided={"Graph": "graph"}).model_validate(data)
+    notes: list[str] = []
+    drop_contradictions(plan, notes)
+    assert [c.name for c in plan.checks()] == ["negative", "nodes"]
+    assert list(plan.value_checks) == ["add_edge", "nodes"]  # a group left empty goes
+    assert notes == [
+        "test plan: dropped returns_three, raises_value, raises_key: the same code expects different outcomes",
+        "test plan: dropped negative_again: it repeats another check",
+    ]
+    # a check the requirement states is trusted: only the model's that contradict it go
+    trusted = {"value_checks": {"from_requirement": [value("req_add_edge", raises="ValueError")],
+                                "add_edge": [value("mine", 3), value("other", ["c"], call="g.nodes()")]},
+               "command_checks": []}  # fmt: skip
+    plan = test_plan.test_plan_for(["graph"], [], provided={"Graph": "graph"}).model_validate(trusted)
+    drop_contradictions(plan, notes := [])
+    assert [c.name for c in plan.checks()] == ["req_add_edge", "other"]
+    # nothing left would be no tests at all: then nothing is dropped
+    alone = {"value_checks": {"add_edge": [value("a", 3), value("b", 4)]}, "command_checks": []}
+    plan = test_plan.test_plan_for(["graph"], [], provided={"Graph": "graph"}).model_validate(alone)
+    drop_contradictions(plan, notes := [])
+    assert [c.name for c in plan.checks()] == ["a", "b"] and notes == []

@@ -2,16 +2,19 @@
 or prints the value it means to check (``result = f(2)``, ``print(f(2))``) checks the value itself (a 1.5B model ended every
 check of a plan so, and the plan was refused three times); a check that is still broken by itself is
 dropped from a group that keeps a valid one. Fewer checks beat none: a 1.5B model wrapped a few of
-its checks in ``try: ... raise`` and the whole plan, valid checks and all, was refused twice."""
+its checks in ``try: ... raise`` and the whole plan, valid checks and all, was refused twice. Once
+a plan is valid, checks that run the same code expecting different outcomes are dropped."""
 
 from __future__ import annotations
 
 import ast
+import json
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agentco.lang.python.test_plan import ValueCheck
+from agentco.lang.python.examples import PREFIX
+from agentco.lang.python.test_plan import CommandCheck, TestPlan, ValueCheck
 
 
 def drop_broken_checks(data: Any, notes: list[str]) -> Any:
@@ -144,3 +147,60 @@ def _valid(check: Any) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def drop_contradictions(plan: TestPlan, notes: list[str]) -> None:
+    """The model's checks that run the same code (or the same commands on the same files) but expect
+    different outcomes contradict each other: at most one can be right and nothing says which, so all
+    are dropped, and a check repeating another is dropped once (in place, each a note). A check the
+    requirement states itself (``req_``) is trusted: only the model's checks that contradict it go.
+    Nothing is dropped when nothing would be left. The 1.5B model's plan for graph on 841f46e ran
+    ``g.add_edge('b', 'c', 2)`` in five checks expecting 3, ValueError (twice) and KeyError (twice)."""
+    checks = [(_value_key(c), _value_outcome(c), c.name) for c in plan.checks()]
+    checks += [(_command_key(c), _command_outcome(c), c.name) for c in plan.command_checks]
+    outcomes: dict[Any, set[Any]] = {}
+    trusted: dict[Any, Any] = {}
+    for key, outcome, name in checks:
+        outcomes.setdefault(key, set()).add(outcome)
+        if name.startswith(PREFIX):
+            trusted[key] = outcome
+    seen: set[Any] = set()
+    dropped: list[str] = []
+    repeated: list[str] = []
+    for key, outcome, name in checks:
+        if name.startswith(PREFIX):
+            continue
+        if (key in trusted and outcome != trusted[key]) or (key not in trusted and len(outcomes[key]) > 1):
+            dropped.append(name)
+        elif (key, outcome) in seen or key in trusted:
+            repeated.append(name)
+        seen.add((key, outcome))
+    gone = set(dropped) | set(repeated)
+    if not gone or len(gone) == len(checks):
+        return
+    plan.value_checks = {group: kept for group, members in plan.value_checks.items()
+                         if (kept := [c for c in members if c.name not in gone])}  # fmt: skip
+    plan.command_checks = [c for c in plan.command_checks if c.name not in gone]
+    if dropped:
+        notes.append(
+            f"test plan: dropped {', '.join(dict.fromkeys(dropped))}: the same code expects different outcomes"
+        )
+    if repeated:
+        notes.append(f"test plan: dropped {', '.join(dict.fromkeys(repeated))}: it repeats another check")
+
+
+def _value_key(check: ValueCheck) -> tuple[str, ...]:
+    return ("value", *(" ".join(line.split()) for line in check.code))
+
+
+def _value_outcome(check: ValueCheck) -> str:
+    return f"raises {check.raises.strip()}" if check.raises.strip() else json.dumps(check.expected, sort_keys=True)
+
+
+def _command_key(check: CommandCheck) -> tuple[Any, ...]:
+    files = tuple(sorted((f.name, f.content) for f in check.files))
+    return ("command", files, tuple(tuple(step.args) for step in check.steps))
+
+
+def _command_outcome(check: CommandCheck) -> tuple[Any, ...]:
+    return tuple((s.exit_code, s.stdout.strip() if s.check_stdout else None) for s in check.steps)

@@ -96,8 +96,10 @@ class PythonToolchain:
         self, plan: TestPlanLike, requirement: str, scope: TestScope, notes: list[str]
     ) -> TestPlanLike:
         """``plan`` with the checks the requirement states itself as one more group (``examples.py``)
-        and command checks (``stated.py``), and its command checks held to the requirement's words."""
+        and command checks (``stated.py``), its command checks held to the requirement's words, and
+        checks that contradict each other dropped (``plan_repair.py``)."""
         from agentco.lang.python import examples, stated
+        from agentco.lang.python.plan_repair import drop_contradictions
 
         checks = examples.requirement_checks(requirement, scope.provided)
         groups = {name: group for name, group in plan.value_checks.items() if name != examples.GROUP}
@@ -106,6 +108,7 @@ class PythonToolchain:
         stated.hold_to_requirement(plan, stated.outcomes(requirement), notes)
         stated.hold_to_usage(plan, scope.usage, notes)
         plan.command_checks = [*stated.requirement_commands(requirement, scope.usage), *plan.command_checks]
+        drop_contradictions(plan, notes)
         plan.complete()  # the imports of the names the new checks use
         return plan
 
