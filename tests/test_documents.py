@@ -230,3 +230,21 @@ async def test_the_engineer_is_told_which_special_methods_the_requirements_expre
     plain = FunctionModel(ROMAN.answer)
     await run_company(IDEA, CompanyOptions(workspace=tmp_path / "plain"), LLMClient(plain, Meter()))
     assert not any("special methods" in r.messages[-1]["content"] for r in plain.requests)
+
+
+def test_an_entry_point_the_prd_adds_under_a_name_the_requirement_does_not_give_is_dropped():
+    from agentco.company.repairs import prd_normaliser
+    from agentco.company.schemas import prd_for
+
+    schema = prd_for(PythonToolchain().entry_points_hint, small=True)
+    named = PythonToolchain().entry_points_in("Run `python -m ini2json PATH`; the package `ini2json/`.")
+    listed = [{"kind": "module", "name": "ini2json"}, {"kind": "command", "name": "python"}]
+    notes = []
+    prd = JsonOutput(schema, normalise=prd_normaliser(schema, named, notes)).parse(
+        json.dumps(prd_data(entry_points=listed))
+    )
+    assert [(e.kind, e.name) for e in prd.entry_points] == [("module", "ini2json")]
+    assert notes == ["entry_points: dropped command 'python', which the requirement does not name"]
+    # a requirement that names no entry point leaves the PRD's own choice alone
+    kept = JsonOutput(schema, normalise=prd_normaliser(schema, [], [])).parse(json.dumps(prd_data(entry_points=listed)))
+    assert len(kept.entry_points) == 2

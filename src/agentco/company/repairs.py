@@ -106,6 +106,28 @@ def _empty(annotation: Any, low: int, required: bool) -> Any:
     return None
 
 
+def prd_normaliser(model: type[BaseModel], named: Sequence[EntryPoint], notes: list[str]) -> Normaliser:
+    """Fit a PRD to its bounds; when the requirement names its own entry points (``named``), an entry
+    point the PRD adds under another name is dropped: the requirement's words win. The 1.5B model
+    listed the program `python` for ini2json's `python -m ini2json` (on 841f46e), and the design
+    then gained a `python.py` for it."""
+    names = {entry.name for entry in named}
+
+    def normalise(data: Any) -> Any:
+        data = fit(model, data, notes)
+        listed = data.get("entry_points") if isinstance(data, dict) else None
+        if names and isinstance(listed, list):
+            kept = [e for e in listed if not isinstance(e, dict) or e.get("name") in names]
+            for entry in listed:
+                if entry not in kept:
+                    notes.append(f"entry_points: dropped {entry.get('kind')} {entry.get('name')!r}, "
+                                 "which the requirement does not name")  # fmt: skip
+            data["entry_points"] = kept
+        return data
+
+    return normalise
+
+
 def design_normaliser(
     model: type[BaseModel],
     entry_points: Sequence[EntryPoint],

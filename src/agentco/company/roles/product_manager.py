@@ -6,6 +6,7 @@ from typing import Any
 
 from agentco.company.diagrams import quadrant_chart
 from agentco.company.fallbacks import minimal_prd
+from agentco.company.repairs import prd_normaliser
 from agentco.company.roles.base import CompanyRole, DocumentStage
 from agentco.company.schemas import PRD, compact, prd_for
 from agentco.company.stages import WRITE_PRD
@@ -26,6 +27,7 @@ class WritePRD(DocumentStage):
             lambda: minimal_prd(schema, ws.requirement, named),
             max_tokens=1000,
             what="PRD",
+            repair=lambda notes: prd_normaliser(schema, named, notes),
         )
         return self.keep(role, prd)
 
