@@ -511,3 +511,28 @@ async def test_a_package_init_that_cannot_be_fixed_is_left_empty_and_the_project
         note.startswith("extras/__init__.py still did not import after its fix; kept as ''") for note in outcome.notes
     )
     assert outcome.summary["status"] == "passed"
+
+
+async def test_a_standard_module_used_but_never_imported_is_imported_without_asking_the_model(tmp_path):
+    lacking = ROMAN.files["roman.py"] + "\n\ndef stop(message):\n    print(message, file=sys.stderr)\n    sys.exit(2)\n"
+    model = company_model(ProjectScript("roman", {"roman.py": lacking}, ROMAN.tests))
+    outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+
+    written = (outcome.project / "roman.py").read_text()
+    assert written.count("import sys\n") == 1 and written.replace("import sys\n", "", 1) == lacking
+    assert "roman.py: added `import sys`: the file uses `sys` but never imported it" in outcome.notes
+    # the linter found nothing left, so no rewrite was asked for
+    assert [r.schema_name for r in model.requests].count("file roman.py") == 1
+    assert outcome.summary["status"] == "passed"
+
+
+def test_the_mend_adds_an_import_after_the_docstring_and_future_imports_only_where_nothing_binds_the_name():
+    from agentco.lang.python.mend import mend_source
+
+    code = '"""Doc."""\nfrom __future__ import annotations\n\ndef f(x):\n    return os.path.exists(x)\n'
+    mended, notes = mend_source(code)
+    assert mended.splitlines()[:3] == ['"""Doc."""', "from __future__ import annotations", "import os"]
+    assert notes == ["added `import os`: the file uses `os` but never imported it"]
+    for untouched in ("def f(json):\n    return json.dumps(1)\n", "import sys\nsys.exit(1)\n",
+                      "string = 'ab'\nstring.upper()\n", "def f(:\n", "x = thing.attr\n"):  # fmt: skip
+        assert mend_source(untouched) == (untouched, [])

@@ -232,6 +232,11 @@ class LanguageToolchain(Protocol):
         """The interface of a source file without its bodies, for prompts."""
         ...
 
+    def mend(self, code: str) -> tuple[str, list[str]]:
+        """A generated source file with what has one right answer repaired (Python: a standard module
+        it uses but never imports is imported), and a note for each repair."""
+        ...
+
     def fallback(self, path: str) -> str | None:
         """The smallest valid content of ``path`` when the language has one (or None), kept when a
         file cannot be fixed; the import check and the tests then say whether the project needs more."""

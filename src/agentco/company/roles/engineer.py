@@ -133,7 +133,7 @@ class Engineer(CompanyRole):
         )
         output = self.code_output(task.file, current if problems else None)
         # a fix shown its file that repeats a refused answer stands by it: the caller writes it afresh
-        return await self.ask(
+        code = await self.ask(
             messages,
             output,
             max_tokens=1500,
@@ -141,6 +141,10 @@ class Engineer(CompanyRole):
             attempts=attempts,
             reask_repeats=current is None,
         )
+        code, repairs = ws.toolchain.mend(code)  # what has one right answer, before the linter sees it
+        for repair in repairs:
+            ws.note(f"{task.file}: {repair}")
+        return code
 
     def code_output(self, path: str, current: str | None = None) -> TextOutput:
         """A source file that parses and, when it must fix ``current``, is not ``current`` again; empty

@@ -141,6 +141,11 @@ class PythonToolchain:
 
         return outline(source)
 
+    def mend(self, code: str) -> tuple[str, list[str]]:
+        from agentco.lang.python.mend import mend_source
+
+        return mend_source(code)
+
     def fallback(self, path: str) -> str | None:
         """A package's ``__init__.py`` may be empty: the package still imports and runs."""
         return "" if PurePosixPath(path).name == "__init__.py" else None
