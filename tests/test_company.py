@@ -415,8 +415,8 @@ def test_the_names_a_plan_must_check_come_from_the_requirement():
 @pytest.mark.parametrize("mended", [True, False])
 async def test_code_the_linter_faults_is_rewritten_once_and_the_rewrite_kept_only_if_better(tmp_path, mended):
     good = ROMAN.files["roman.py"]
-    faulty = good + "\nprint(to_roman(4))\n"  # example code left at the top: runs on every import
-    rewrite = good if mended else faulty + "print(to_roman(5))\n"
+    faulty = good + "\n\ndef extra():\n    return lookup(4)\n"  # a name no code defines
+    rewrite = good if mended else faulty + "\n\ndef more():\n    return search(5)\n"
     script = ProjectScript("roman", {"roman.py": faulty}, ROMAN.tests, fixes={"roman.py": [rewrite]})
     model = company_model(script)
     outcome = await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
@@ -424,7 +424,7 @@ async def test_code_the_linter_faults_is_rewritten_once_and_the_rewrite_kept_onl
     names = [r.schema_name for r in model.requests]
     assert names.count("file roman.py") == 2 and "Review" not in names  # the finding replaces the review
     [lint_fix] = [r for r in model.requests if r.schema_name == "file roman.py"][1:]
-    assert "runs whenever the module is imported" in lint_fix.messages[-1]["content"]
+    assert "Undefined variable 'lookup'" in lint_fix.messages[-1]["content"]
     kept = (outcome.project / "roman.py").read_text()
     assert kept == (good if mended else faulty)
     assert any("lint findings in roman.py left" in note for note in outcome.notes) != mended
@@ -530,9 +530,26 @@ def test_the_mend_adds_an_import_after_the_docstring_and_future_imports_only_whe
     from agentco.lang.python.mend import mend_source
 
     code = '"""Doc."""\nfrom __future__ import annotations\n\ndef f(x):\n    return os.path.exists(x)\n'
-    mended, notes = mend_source(code)
+    mended, notes = mend_source("m.py", code)
     assert mended.splitlines()[:3] == ['"""Doc."""', "from __future__ import annotations", "import os"]
     assert notes == ["added `import os`: the file uses `os` but never imported it"]
     for untouched in ("def f(json):\n    return json.dumps(1)\n", "import sys\nsys.exit(1)\n",
                       "string = 'ab'\nstring.upper()\n", "def f(:\n", "x = thing.attr\n"):  # fmt: skip
-        assert mend_source(untouched) == (untouched, [])
+        assert mend_source("m.py", untouched) == (untouched, [])
+
+
+def test_example_code_a_library_module_ends_with_goes_under_a_main_guard_unless_its_definitions_need_it():
+    from agentco.lang.python.mend import mend_source
+
+    code = (
+        "class Graph:\n    def nodes(self):\n        return []\n\n# Test cases\ng = Graph()\nassert g.nodes() == [1]\n"
+    )
+    mended, notes = mend_source("graph.py", code)
+    assert mended.endswith('# Test cases\nif __name__ == "__main__":\n    g = Graph()\n    assert g.nodes() == [1]\n')
+    assert notes == ["moved the code after the last definition (line 6 on), which ran on import, under a main guard"]
+    __import__("ast").parse(mended)
+    assert mend_source("graph/__main__.py", code) == (code, [])  # a program's main module runs its code
+    needed = "def f():\n    return LIMIT\n\nLIMIT = 3\nprint(f())\n"  # LIMIT is the function's
+    assert mend_source("m.py", needed) == (needed, [])
+    guarded = code + 'if __name__ == "__main__":\n    print(1)\n'  # the model's own guard: left as written
+    assert mend_source("m.py", guarded) == (guarded, [])

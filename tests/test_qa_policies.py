@@ -112,8 +112,8 @@ async def test_a_fix_written_afresh_is_not_shown_the_code_and_the_same_code_agai
 
 @pytest.mark.parametrize("better", [True, False])
 async def test_a_lint_rewrite_is_tried_once_and_kept_only_with_fewer_findings(ws, better):
-    faulty = GOOD + "\nprint(to_roman(4))\n"  # runs on every import: one finding
-    rewrite = GOOD if better else faulty + "print(to_roman(5))\n"
+    faulty = GOOD + "\n\ndef extra():\n    return lookup(4)\n"  # a name no code defines: one finding
+    rewrite = GOOD if better else faulty + "\n\ndef more():\n    return search(5)\n"
     ws.folder.write("roman.py", faulty)
     [finding] = ws.toolchain.lint(ws.folder.root, ["roman.py"])["roman.py"]
     author, model = engineer(ws, rewrite)

@@ -232,9 +232,10 @@ class LanguageToolchain(Protocol):
         """The interface of a source file without its bodies, for prompts."""
         ...
 
-    def mend(self, code: str) -> tuple[str, list[str]]:
-        """A generated source file with what has one right answer repaired (Python: a standard module
-        it uses but never imports is imported), and a note for each repair."""
+    def mend(self, path: str, code: str) -> tuple[str, list[str]]:
+        """The generated source file ``path`` with what has one right answer repaired (Python: example
+        code that would run on import guarded, a standard module it uses but never imports imported),
+        and a note for each repair."""
         ...
 
     def fallback(self, path: str) -> str | None:

@@ -141,7 +141,7 @@ class Engineer(CompanyRole):
             attempts=attempts,
             reask_repeats=current is None,
         )
-        code, repairs = ws.toolchain.mend(code)  # what has one right answer, before the linter sees it
+        code, repairs = ws.toolchain.mend(task.file, code)  # what has one right answer, before the linter sees it
         for repair in repairs:
             ws.note(f"{task.file}: {repair}")
         return code

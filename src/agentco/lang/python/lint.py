@@ -74,18 +74,19 @@ def _runs_on_import(tree: ast.Module) -> list[tuple[int, str]]:
         "example or test code runs whenever the module is imported (by the tests too): delete it, "
         'or move it under `if __name__ == "__main__":`'
     )
-    return [
-        (node.lineno, problem)
-        for node in tree.body
-        if not (isinstance(node, _ALLOWED_AT_TOP) or _is_docstring(node) or _is_guard(node) or _imports_only(node))
-    ]
+    return [(node.lineno, problem) for node in tree.body if runs_on_import(node)]
+
+
+def runs_on_import(node: ast.stmt) -> bool:
+    """Whether a top-level statement of a library module does work when the module is imported."""
+    return not (isinstance(node, _ALLOWED_AT_TOP) or _is_docstring(node) or is_guard(node) or _imports_only(node))
 
 
 def _is_docstring(node: ast.stmt) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
 
 
-def _is_guard(node: ast.stmt) -> bool:
+def is_guard(node: ast.stmt) -> bool:
     """``if __name__ == "__main__":`` or ``if TYPE_CHECKING:``."""
     return isinstance(node, ast.If) and (
         "__name__" in ast.unparse(node.test) or "TYPE_CHECKING" in ast.unparse(node.test)

@@ -1,6 +1,7 @@
 """Mechanical repairs of a generated Python file, made before it is linted: only what has one right answer.
 
-A standard module used as ``sys.exit(1)`` that the file never imports and never binds is imported
+Example or test code a library module ends with, which would run on every import, goes under a
+main guard. A standard module used as ``sys.exit(1)`` that the file never imports and never binds is imported
 at the top. The 1.5B model left ``import sys`` out of error paths often enough that the lint rewrite
 asking for it came back unchanged (ini2json and kvstore on 841f46e and 41d2aef): the program now
 adds the line itself, and only judgement goes back to the model.
@@ -10,11 +11,55 @@ from __future__ import annotations
 
 import ast
 import sys
+from pathlib import PurePosixPath
+
+from agentco.lang.python.lint import is_guard, runs_on_import
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def mend_source(code: str) -> tuple[str, list[str]]:
-    """``code`` with its missing standard imports added, and a note for each; unchanged (no notes)
-    when it does not parse or lacks nothing."""
+def mend_source(path: str, code: str) -> tuple[str, list[str]]:
+    """``code`` (the file ``path``) with example code at its end guarded and its missing standard
+    imports added, and a note for each; unchanged (no notes) when it does not parse or needs neither."""
+    code, notes = _guard_examples(path, code)
+    mended, more = _import_missing(code)
+    return mended, notes + more
+
+
+def _guard_examples(path: str, code: str) -> tuple[str, list[str]]:
+    """A library module ending in example or test code that runs on import (``g = Graph()``,
+    ``assert g.nodes() == [...]``) has that code moved under ``if __name__ == "__main__":``, when
+    none of it defines what the module's functions and classes use. The 1.5B model appended such
+    checks to a fix of graph.py (841f46e), and the failing assert broke the module's import."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return code, []
+    if PurePosixPath(path).name == "__main__.py" or any(is_guard(node) for node in tree.body):
+        return code, []
+    defs = [i for i, node in enumerate(tree.body) if isinstance(node, _DEFINITIONS)]
+    if not defs:
+        return code, []
+    block = tree.body[defs[-1] + 1 :]
+    if not any(runs_on_import(node) for node in block):
+        return code, []
+    made = _bound_names(ast.Module(body=block, type_ignores=[]))
+    used = {n.id for d in tree.body[: defs[-1] + 1] for n in ast.walk(d) if isinstance(n, ast.Name)}
+    if made & used:
+        return code, []  # a constant or import the definitions need: not example code
+    lines = code.splitlines(keepends=True)
+    start = block[0].lineno - 1
+    body = "".join(f"    {line}" if line.strip() else line for line in lines[start:])
+    guarded = "".join(lines[:start]) + 'if __name__ == "__main__":\n' + body
+    try:
+        ast.parse(guarded)
+    except SyntaxError:
+        return code, []
+    note = f"moved the code after the last definition (line {start + 1} on), which ran on import, under a main guard"
+    return guarded, [note]
+
+
+def _import_missing(code: str) -> tuple[str, list[str]]:
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -141,10 +141,10 @@ class PythonToolchain:
 
         return outline(source)
 
-    def mend(self, code: str) -> tuple[str, list[str]]:
+    def mend(self, path: str, code: str) -> tuple[str, list[str]]:
         from agentco.lang.python.mend import mend_source
 
-        return mend_source(code)
+        return mend_source(path, code)
 
     def fallback(self, path: str) -> str | None:
         """A package's ``__init__.py`` may be empty: the package still imports and runs."""
