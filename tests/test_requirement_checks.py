@@ -304,3 +304,29 @@ def test_checks_running_the_same_code_with_different_outcomes_are_dropped_and_re
     plan = test_plan.test_plan_for(["graph"], [], provided={"Graph": "graph"}).model_validate(alone)
     drop_contradictions(plan, notes := [])
     assert [c.name for c in plan.checks()] == ["a", "b"] and notes == []
+
+
+async def test_a_function_the_requirements_example_calls_but_the_code_wraps_in_a_class_goes_back_once(tmp_path):
+    wrapped = "class Calc:\n    def add(self, a, b):\n        return a + b\n"
+    plain = "def add(a, b):\n    return a + b\n"
+    plan = {"value_checks": {"add": [{"name": "sum", "code": ["add(1, 1)"], "expected": 2, "raises": ""}]},
+            "command_checks": []}  # fmt: skip
+    script = ProjectScript("calc", {"calc.py": wrapped}, plan, fixes={"calc.py": [plain]})
+    model = company_model(script)
+    idea = "Write a module `calc.py` with a function `add(a, b)`; for example `add(2, 3) == 5`."
+    outcome = await run_company(idea, CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+
+    fix = [r for r in model.requests if r.schema_name == "file calc.py"][1].messages[-1]["content"]
+    assert "the requirement calls `add` as a module-level function (`add(2, 3)`)" in fix
+    assert (outcome.project / "calc.py").read_text() == plain
+    assert outcome.summary["status"] == "passed" and outcome.summary["tests_from_requirement"] == {
+        "passed": 1,
+        "total": 1,
+    }
+    # a requirement that speaks of a class may call a method bare in its prose: nothing is sent back
+    from agentco.lang.python.examples import missing_functions
+
+    assert (
+        missing_functions("A class `Stack`: `peek()` returns `3` after `push(3)`.", {"s.py": "class Stack: pass\n"})
+        == {}
+    )

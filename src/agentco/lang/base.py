@@ -210,6 +210,11 @@ class LanguageToolchain(Protocol):
         with the model's checks that contradict its words dropped or corrected (each noted)."""
         ...
 
+    def missing_functions(self, requirement: str, files: Mapping[str, str]) -> dict[str, list[str]]:
+        """The functions the requirement's examples call by bare name that the code (path → text) does
+        not define where a bare call reaches them: path → problems, for the engineer; empty when none is."""
+        ...
+
     def requirement_plan(self, requirement: str, scope: TestScope, notes: list[str]) -> TestPlanLike | None:
         """A plan of the requirement's own checks alone (None when it states none): what is tested
         when the model writes no usable plan."""

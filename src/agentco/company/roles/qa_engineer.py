@@ -32,7 +32,7 @@ class RunTests(Stage):
         """Import, test, triage, fix, keep the best: each pass ends in a fix request or a verdict."""
         ws = role.workshop
         role.prepare_env()
-        if request := role.check_imports():
+        if request := role.check_imports() or role.check_functions():
             return request
         if ws.test_file is None and not await role.write_tests():
             return role.finish("no usable test plan")
@@ -60,6 +60,7 @@ class QaEngineer(CompanyRole):
         self.env_ready = False
         self.best = BestSoFar()  # of the current test plan
         self.import_fixed: set[str] = set()  # files sent back once because they did not import
+        self.functions_checked = False  # the requirement's functions were looked for (once)
         self.scope: TestScope | None = None  # what the test plan may use and must check
 
     @property
@@ -89,6 +90,16 @@ class QaEngineer(CompanyRole):
             self.import_fixed.update(broken)
             return self.fix_request(broken, "the code does not import")
         return None
+
+    def check_functions(self) -> Message | None:
+        """Send back, once, the functions the requirement's examples call by bare name that no module
+        defines at its top level (the model wrapped them in a class): no test of them could pass."""
+        ws = self.workshop
+        if self.functions_checked or not self.can_fix:
+            return None
+        self.functions_checked = True
+        missing = ws.toolchain.missing_functions(ws.requirement, ws.code)
+        return self.fix_request(missing, "the requirement's functions are missing") if missing else None
 
     def run_tests(self) -> TestReport:
         """Run the tests and keep the better code: this fix's, or the best so far's."""

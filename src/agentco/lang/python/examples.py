@@ -12,9 +12,11 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
+from agentco.lang.python.imports import definitions
+from agentco.lang.python.paths import is_test_file, module_for
 from agentco.lang.python.test_plan import ValueCheck
 
 GROUP = "from_requirement"
@@ -105,3 +107,34 @@ def _plain(value: Any) -> Any:
 
 def _function(code: str) -> str:
     return re.match(r"\w+", code)[0]  # type: ignore[index]
+
+
+class _AnyName:
+    """Every name but Python's own: what a requirement's example may call before any code exists."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and not hasattr(builtins, name)
+
+
+def missing_functions(requirement: str, files: Mapping[str, str]) -> dict[str, list[str]]:
+    """The functions the requirement's examples call by bare name (``merge([(5, 7)]) == [...]``) that
+    no module of ``files`` (path → text) defines at its top level: path → problems, each given to the
+    file that defines the name as a method (the model wrapped the functions in a class: intervals on
+    841f46e) or else to the first module. Empty when nothing is missing, and when the requirement
+    speaks of a class: then a bare call in its prose (`peek()` returns `3`) may be a method's."""
+    if re.search(r"\bclass(es)?\b", requirement, re.I):
+        return {}
+    calls = {_function(check.code[0]): check.code[0] for check in requirement_checks(requirement, _AnyName())}
+    defined = {name for name, _, _ in definitions(files)}
+    missing = {name: call for name, call in calls.items() if name not in defined}
+    modules = [path for path in files if module_for(path) and not is_test_file(path)]
+    if not missing or not modules:
+        return {}
+    found: dict[str, list[str]] = {}
+    for name, call in missing.items():
+        owner = next((p for p in modules if re.search(rf"^\s+def {name}\(", files[p], re.M)), modules[0])
+        found.setdefault(owner, []).append(
+            f"the requirement calls `{name}` as a module-level function (`{call}`), but no module defines "
+            f"`{name}` at its top level: define it with `def {name}(...)` at the top level, not as a method"
+        )
+    return found

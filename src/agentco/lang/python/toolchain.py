@@ -112,6 +112,11 @@ class PythonToolchain:
         plan.complete()  # the imports of the names the new checks use
         return plan
 
+    def missing_functions(self, requirement: str, files: Mapping[str, str]) -> dict[str, list[str]]:
+        from agentco.lang.python.examples import missing_functions
+
+        return missing_functions(requirement, files)
+
     def requirement_plan(self, requirement: str, scope: TestScope, notes: list[str]) -> TestPlanLike | None:
         schema = test_plan_for(scope.modules, scope.commands, provided=scope.provided, usage=scope.usage)
         plan = self.with_requirement_checks(
