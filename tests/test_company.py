@@ -553,3 +553,10 @@ def test_example_code_a_library_module_ends_with_goes_under_a_main_guard_unless_
     assert mend_source("m.py", needed) == (needed, [])
     guarded = code + 'if __name__ == "__main__":\n    print(1)\n'  # the model's own guard: left as written
     assert mend_source("m.py", guarded) == (guarded, [])
+
+
+async def test_a_design_entry_named_after_its_module_reads_as_the_modules_functions_not_a_class(tmp_path):
+    model = company_model(ROMAN)
+    await run_company("Write roman.py.", CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
+    [prompt] = [r.messages[-1]["content"] for r in model.requests if r.schema_name == "file roman.py"]
+    assert "- module-level functions: -" in prompt and "class roman" not in prompt

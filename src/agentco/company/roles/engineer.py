@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import PurePosixPath
 from typing import Any
 
 from agentco.company.policies import fix_afresh, left_empty, mend_once, refuse_unchanged, rewrite_afresh
@@ -127,6 +128,7 @@ class Engineer(CompanyRole):
             description=task.description,
             dependencies=dependencies,
             classes=classes,
+            module=PurePosixPath(task.file).stem,  # an entry named after its module lists its functions
             special=ws.toolchain.special_methods(ws.requirement),
             current=current,
             problems=problems,
