@@ -330,3 +330,27 @@ async def test_a_function_the_requirements_example_calls_but_the_code_wraps_in_a
         missing_functions("A class `Stack`: `peek()` returns `3` after `push(3)`.", {"s.py": "class Stack: pass\n"})
         == {}
     )
+
+
+def test_contradicting_checks_are_told_apart_by_position_not_by_their_names():
+    from agentco.lang.python.plan_repair import drop_contradictions
+
+    def value(name, expected=None, raises="", calls=("g.add_edge('A', 'B', 1)",)):
+        return {"name": name, "code": ["g = Graph()", *calls], "expected": expected, "raises": raises}
+
+    # graph on 532ff5a: every check contradicts another, and three names cover five checks
+    longer = ("g.add_edge('A', 'B', 1)", "g.add_edge('C', 'A', 3)")
+    data = {"value_checks": {
+        "Graph": [value("add_edge", 3), value("nodes", ["A", "B"]), value("shortest_path", [6, ["A"]], calls=longer)],
+        "ValueError": [value("add_edge", raises="ValueError")],
+        "KeyError": [value("shortest_path", raises="KeyError", calls=longer)]}, "command_checks": []}  # fmt: skip
+    plan = test_plan.test_plan_for(["graph"], [], provided={"Graph": "graph"}).model_validate(data)
+    drop_contradictions(plan, notes := [])
+    assert len(plan.checks()) == 5 and notes == []  # nothing would be left: nothing is dropped
+    # one good check sharing a name with a contradicting one stays
+    data["value_checks"]["Graph"].append(
+        value("add_edge", ["A", "B", "C"], calls=("g.add_edge('B', 'C', 2)", "g.nodes()"))
+    )
+    plan = test_plan.test_plan_for(["graph"], [], provided={"Graph": "graph"}).model_validate(data)
+    drop_contradictions(plan, notes := [])
+    assert [c.code[-1] for c in plan.checks()] == ["g.nodes()"]

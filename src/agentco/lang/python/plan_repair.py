@@ -154,33 +154,37 @@ def drop_contradictions(plan: TestPlan, notes: list[str]) -> None:
     different outcomes contradict each other: at most one can be right and nothing says which, so all
     are dropped, and a check repeating another is dropped once (in place, each a note). A check the
     requirement states itself (``req_``) is trusted: only the model's checks that contradict it go.
-    Nothing is dropped when nothing would be left. The 1.5B model's plan for graph on 841f46e ran
+    Nothing is dropped when nothing would be left (graph on 532ff5a: five checks under three names,
+    all contradicting, were dropped by name and an empty plan saved). The 1.5B model's plan for graph on 841f46e ran
     ``g.add_edge('b', 'c', 2)`` in five checks expecting 3, ValueError (twice) and KeyError (twice)."""
-    checks = [(_value_key(c), _value_outcome(c), c.name) for c in plan.checks()]
-    checks += [(_command_key(c), _command_outcome(c), c.name) for c in plan.command_checks]
+    # checks by position: the model often gives several checks one name
+    checks = [(_value_key(c), _value_outcome(c), c) for c in plan.checks()]
+    checks += [(_command_key(c), _command_outcome(c), c) for c in plan.command_checks]
     outcomes: dict[Any, set[Any]] = {}
     trusted: dict[Any, Any] = {}
-    for key, outcome, name in checks:
+    for key, outcome, check in checks:
         outcomes.setdefault(key, set()).add(outcome)
-        if name.startswith(PREFIX):
+        if check.name.startswith(PREFIX):
             trusted[key] = outcome
     seen: set[Any] = set()
     dropped: list[str] = []
     repeated: list[str] = []
-    for key, outcome, name in checks:
-        if name.startswith(PREFIX):
+    gone: set[int] = set()
+    for key, outcome, check in checks:
+        if check.name.startswith(PREFIX):
             continue
         if (key in trusted and outcome != trusted[key]) or (key not in trusted and len(outcomes[key]) > 1):
-            dropped.append(name)
+            dropped.append(check.name)
+            gone.add(id(check))
         elif (key, outcome) in seen or key in trusted:
-            repeated.append(name)
+            repeated.append(check.name)
+            gone.add(id(check))
         seen.add((key, outcome))
-    gone = set(dropped) | set(repeated)
     if not gone or len(gone) == len(checks):
         return
     plan.value_checks = {group: kept for group, members in plan.value_checks.items()
-                         if (kept := [c for c in members if c.name not in gone])}  # fmt: skip
-    plan.command_checks = [c for c in plan.command_checks if c.name not in gone]
+                         if (kept := [c for c in members if id(c) not in gone])}  # fmt: skip
+    plan.command_checks = [c for c in plan.command_checks if id(c) not in gone]
     if dropped:
         notes.append(
             f"test plan: dropped {', '.join(dict.fromkeys(dropped))}: the same code expects different outcomes"
