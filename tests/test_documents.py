@@ -248,3 +248,26 @@ def test_an_entry_point_the_prd_adds_under_a_name_the_requirement_does_not_give_
     # a requirement that names no entry point leaves the PRD's own choice alone
     kept = JsonOutput(schema, normalise=prd_normaliser(schema, [], [])).parse(json.dumps(prd_data(entry_points=listed)))
     assert len(kept.entry_points) == 2
+
+
+def test_a_class_the_design_invents_for_functions_the_requirement_calls_by_name_becomes_the_modules_functions():
+    schema = design_for([], PythonToolchain().path_problem)
+    raw = {**ROMAN.design(), "file_list": ["intervals.py"]}
+    methods = ["__init__(self, start, end)", "merge(self, other)", "free_slots(self, busy, a, b)"]
+    raw["data_structures"] = [
+        {"file": "intervals.py", "name": "Interval", "attributes": ["start: float"], "methods": methods}
+    ]
+    requirement = (
+        "A module `intervals.py`: `merge([(5, 7), (1, 3)]) == [(1, 3), (5, 7)]` and `free_slots([], 8, 9) == [(8, 9)]`."
+    )
+    toolchain = PythonToolchain()
+    assert toolchain.called_functions(requirement) == ["merge", "free_slots"]
+    notes = []
+    normalise = design_normaliser(schema, [], notes, toolchain.special_method, toolchain.called_functions(requirement))
+    design = JsonOutput(schema, normalise=normalise).parse(json.dumps(raw))
+    [entry] = design.data_structures
+    assert (entry.name, entry.methods, entry.attributes) == ("intervals", methods[1:], [])
+    assert notes == ["Interval: its methods free_slots, merge are functions the requirement calls by name; "
+                     "listed as the functions of module intervals"]  # fmt: skip
+    # a requirement that speaks of a class keeps its classes
+    assert toolchain.called_functions("A class `Stack`: `peek()` returns `3`.") == []

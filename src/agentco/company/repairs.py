@@ -8,6 +8,7 @@ What needs judgement still goes back to the model as a validation error.
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
@@ -133,6 +134,7 @@ def design_normaliser(
     entry_points: Sequence[EntryPoint],
     notes: list[str],
     special_method: Callable[[str, str], str | None] = lambda entry, owner: None,
+    functions: Sequence[str] = (),
 ) -> Normaliser:
     """Fit a design to its bounds, mend its file list against the entry points the requirement names,
     and write a class's methods listed as the expression that calls them (``len(cache)``) as the
@@ -146,9 +148,29 @@ def design_normaliser(
             _follow_moves(data)
         if isinstance(data, dict):
             _special_methods(data, special_method, notes)
+            _functions_not_methods(data, functions, notes)
         return data
 
     return normalise
+
+
+def _functions_not_methods(data: dict[str, Any], functions: Sequence[str], notes: list[str]) -> None:
+    """A class the design invents to hold functions the requirement calls by bare name (``functions``)
+    is written in the design's form for a module of plain functions: named after its module. The
+    1.5B model's design for intervals (841f46e and 532ff5a) made ``merge`` and ``free_slots``
+    methods of a class ``Interval``, and the engineer kept them there through a fix request."""
+    for spec in data.get("data_structures") or []:
+        if not isinstance(spec, dict) or not isinstance(spec.get("file"), str) or not isinstance(spec.get("name"), str):
+            continue
+        methods = [m for m in spec.get("methods") or [] if isinstance(m, str)]
+        named = {re.match(r"\s*(\w*)", m)[1] for m in methods}  # type: ignore[index]
+        module = PurePosixPath(spec["file"]).stem
+        if spec["name"] != module and named & set(functions):
+            notes.append(f"{spec['name']}: its methods {', '.join(sorted(named & set(functions)))} are functions "
+                         f"the requirement calls by name; listed as the functions of module {module}")  # fmt: skip
+            spec["name"] = module
+            spec["methods"] = [m for m in methods if not re.match(r"\s*__\w+__", m)]
+            spec["attributes"] = []  # an instance's attributes: no module has them
 
 
 def _special_methods(data: dict[str, Any], special_method: Callable[[str, str], str | None], notes: list[str]) -> None:

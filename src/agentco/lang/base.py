@@ -210,6 +210,11 @@ class LanguageToolchain(Protocol):
         with the model's checks that contradict its words dropped or corrected (each noted)."""
         ...
 
+    def called_functions(self, requirement: str) -> list[str]:
+        """The functions the requirement's examples call by bare name: module-level functions, never
+        a class's methods (none when the requirement speaks of a class)."""
+        ...
+
     def missing_functions(self, requirement: str, files: Mapping[str, str]) -> dict[str, list[str]]:
         """The functions the requirement's examples call by bare name that the code (path → text) does
         not define where a bare call reaches them: path → problems, for the engineer; empty when none is."""

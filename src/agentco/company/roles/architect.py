@@ -35,7 +35,9 @@ class WriteDesign(DocumentStage):
             lambda: minimal_design(schema, ws.requirement, name, fallback_entries),
             max_tokens=1000,
             what="system design",
-            repair=lambda notes: design_normaliser(schema, entry_points, notes, ws.toolchain.special_method),
+            repair=lambda notes: design_normaliser(
+                schema, entry_points, notes, ws.toolchain.special_method, ws.toolchain.called_functions(ws.requirement)
+            ),
         )
         return self.keep(role, design)
 

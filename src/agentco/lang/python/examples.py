@@ -116,15 +116,21 @@ class _AnyName:
         return isinstance(name, str) and not hasattr(builtins, name)
 
 
+def called_functions(requirement: str) -> dict[str, str]:
+    """The functions the requirement's examples call by bare name, each with one such call; none
+    when the requirement speaks of a class: then a bare call in its prose (`peek()` returns `3`)
+    may be a method's."""
+    if re.search(r"\bclass(es)?\b", requirement, re.I):
+        return {}
+    return {_function(check.code[0]): check.code[0] for check in requirement_checks(requirement, _AnyName())}
+
+
 def missing_functions(requirement: str, files: Mapping[str, str]) -> dict[str, list[str]]:
     """The functions the requirement's examples call by bare name (``merge([(5, 7)]) == [...]``) that
     no module of ``files`` (path → text) defines at its top level: path → problems, each given to the
     file that defines the name as a method (the model wrapped the functions in a class: intervals on
-    841f46e) or else to the first module. Empty when nothing is missing, and when the requirement
-    speaks of a class: then a bare call in its prose (`peek()` returns `3`) may be a method's."""
-    if re.search(r"\bclass(es)?\b", requirement, re.I):
-        return {}
-    calls = {_function(check.code[0]): check.code[0] for check in requirement_checks(requirement, _AnyName())}
+    841f46e) or else to the first module. Empty when nothing is missing (see ``called_functions``)."""
+    calls = called_functions(requirement)
     defined = {name for name, _, _ in definitions(files)}
     missing = {name: call for name, call in calls.items() if name not in defined}
     modules = [path for path in files if module_for(path) and not is_test_file(path)]

@@ -112,6 +112,11 @@ class PythonToolchain:
         plan.complete()  # the imports of the names the new checks use
         return plan
 
+    def called_functions(self, requirement: str) -> list[str]:
+        from agentco.lang.python.examples import called_functions
+
+        return list(called_functions(requirement))
+
     def missing_functions(self, requirement: str, files: Mapping[str, str]) -> dict[str, list[str]]:
         from agentco.lang.python.examples import missing_functions
 
