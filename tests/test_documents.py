@@ -238,13 +238,24 @@ def test_an_entry_point_the_prd_adds_under_a_name_the_requirement_does_not_give_
 
     schema = prd_for(PythonToolchain().entry_points_hint, small=True)
     named = PythonToolchain().entry_points_in("Run `python -m ini2json PATH`; the package `ini2json/`.")
-    listed = [{"kind": "module", "name": "ini2json"}, {"kind": "command", "name": "python"}]
+    listed = [{"kind": "command", "name": "ini2json"}, {"kind": "command", "name": "python"}]
     notes = []
     prd = JsonOutput(schema, normalise=prd_normaliser(schema, named, notes)).parse(
         json.dumps(prd_data(entry_points=listed))
     )
-    assert [(e.kind, e.name) for e in prd.entry_points] == [("module", "ini2json")]
+    assert [(e.kind, e.name) for e in prd.entry_points] == [("command", "ini2json")]
     assert notes == ["entry_points: dropped command 'python', which the requirement does not name"]
+    # under the requirement's own name, only the kinds it gives: `roman.py` is a module, not a package
+    roman = PythonToolchain().entry_points_in("Write `roman.py` with to_roman(n).")
+    both = [{"kind": "module", "name": "roman"}, {"kind": "package", "name": "roman"}]
+    prd = JsonOutput(schema, normalise=prd_normaliser(schema, roman, [])).parse(json.dumps(prd_data(entry_points=both)))
+    assert [(e.kind, e.name) for e in prd.entry_points] == [("module", "roman")]
+    # and the fallback design of a module and a package of one name keeps one of them (it crashed the run)
+    from agentco.company.fallbacks import minimal_design
+
+    design = minimal_design(design_for([], PythonToolchain().path_problem), "Write roman.", "roman",
+                            [EntryPoint(kind="module", name="roman"), EntryPoint(kind="package", name="roman")])  # fmt: skip
+    assert design.file_list == ["roman/__init__.py"]
     # a requirement that names no entry point leaves the PRD's own choice alone
     kept = JsonOutput(schema, normalise=prd_normaliser(schema, [], [])).parse(json.dumps(prd_data(entry_points=listed)))
     assert len(kept.entry_points) == 2

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from agentco.company.repairs import fit
+from agentco.company.repairs import fit, mend_files
 from agentco.company.schemas import PRD, SystemDesign, TaskBreakdown
 from agentco.lang.base import EntryPoint
 
@@ -66,8 +66,9 @@ def minimal_prd(schema: type[PRD], requirement: str, entry_points: Sequence[Entr
 def minimal_design(
     schema: type[SystemDesign], requirement: str, project_name: str, entry_points: Sequence[EntryPoint]
 ) -> SystemDesign:
-    """The files of each entry point (its first set of files); give at least one entry point."""
-    files = list(dict.fromkeys(f for e in entry_points for f in e.files()[0]))
+    """The files of each entry point (its first set of files, mended like the model's: a module and a
+    package of one name would clash, so the package stays); give at least one entry point."""
+    files = mend_files(list(dict.fromkeys(f for e in entry_points for f in e.files()[0])), entry_points, [])
     first = files[0]
     return _valid(
         schema,

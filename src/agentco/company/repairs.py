@@ -113,12 +113,15 @@ def prd_normaliser(model: type[BaseModel], named: Sequence[EntryPoint], notes: l
     listed the program `python` for ini2json's `python -m ini2json` (on 841f46e), and the design
     then gained a `python.py` for it."""
     names = {entry.name for entry in named}
+    kinds = {(entry.kind, entry.name) for entry in named}
 
     def normalise(data: Any) -> Any:
         data = fit(model, data, notes)
         listed = data.get("entry_points") if isinstance(data, dict) else None
         if names and isinstance(listed, list):
-            kept = [e for e in listed if not isinstance(e, dict) or e.get("name") in names]
+            # and under the requirement's own names, only the kinds it gives (roman on 6d6e5d2: the
+            # PRD added a package roman to the requirement's module `roman.py`)
+            kept = [e for e in listed if not isinstance(e, dict) or (e.get("kind"), e.get("name")) in kinds]
             for entry in listed:
                 if entry not in kept:
                     notes.append(f"entry_points: dropped {entry.get('kind')} {entry.get('name')!r}, "
