@@ -244,7 +244,7 @@ def test_an_entry_point_the_prd_adds_under_a_name_the_requirement_does_not_give_
         json.dumps(prd_data(entry_points=listed))
     )
     assert [(e.kind, e.name) for e in prd.entry_points] == [("command", "ini2json")]
-    assert notes == ["entry_points: dropped command 'python', which the requirement does not name"]
+    assert notes == ["entry_points: dropped command 'python', which the requirement does not name (not at all)"]
     # under the requirement's own name, only the kinds it gives: `roman.py` is a module, not a package
     roman = PythonToolchain().entry_points_in("Write `roman.py` with to_roman(n).")
     both = [{"kind": "module", "name": "roman"}, {"kind": "package", "name": "roman"}]

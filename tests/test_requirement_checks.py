@@ -354,3 +354,12 @@ def test_contradicting_checks_are_told_apart_by_position_not_by_their_names():
     plan = test_plan.test_plan_for(["graph"], [], provided={"Graph": "graph"}).model_validate(data)
     drop_contradictions(plan, notes := [])
     assert [c.code[-1] for c in plan.checks()] == ["g.nodes()"]
+
+
+def test_the_toolchain_says_whether_the_requirement_imports_from_a_package():
+    from agentco.lang.python import PythonToolchain
+
+    python = PythonToolchain()
+    assert python.imported_in("`from lines import main` gives its entry function.", "lines")
+    assert python.imported_in("It exposes `lines.count(path)`.", "lines")
+    assert not python.imported_in("Running `python -m lines PATH` prints the count.", "lines")

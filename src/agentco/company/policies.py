@@ -96,8 +96,7 @@ def left_empty(ws: Workshop, task: FileTask) -> bool:
     for entry in ws.toolchain.entry_points_in(ws.requirement, listed):
         if entry.kind != "command" or not any(task.file in option for option in entry.files()):
             continue
-        imported = rf"\b(from|import)\s+{entry.name}\b|`{entry.name}\.\w"
-        if not re.search(imported, ws.requirement):
+        if not ws.toolchain.imported_in(ws.requirement, entry.name):
             return True
     return False
 

@@ -124,8 +124,9 @@ def prd_normaliser(model: type[BaseModel], named: Sequence[EntryPoint], notes: l
             kept = [e for e in listed if not isinstance(e, dict) or (e.get("kind"), e.get("name")) in kinds]
             for entry in listed:
                 if entry not in kept:
+                    why = "not as this kind" if entry.get("name") in names else "not at all"
                     notes.append(f"entry_points: dropped {entry.get('kind')} {entry.get('name')!r}, "
-                                 "which the requirement does not name")  # fmt: skip
+                                 f"which the requirement does not name ({why})")  # fmt: skip
             data["entry_points"] = kept
         return data
 

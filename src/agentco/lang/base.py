@@ -177,6 +177,10 @@ class LanguageToolchain(Protocol):
         """``listed`` (the PRD's) and those the requirement's own words name, as this language's kind."""
         ...
 
+    def imported_in(self, requirement: str, name: str) -> bool:
+        """Whether the requirement imports from the module or package ``name`` (Python: ``from name import x``)."""
+        ...
+
     def special_method(self, entry: str, owner: str = "") -> str | None:
         """A design's method entry of class ``owner`` written as the expression that calls it (Python:
         ``len(cache)``) as the language's special method (``__len__(self)``); None for anything else."""

@@ -69,6 +69,12 @@ def is_placeholder(word: str) -> bool:
     return bool(_PLACEHOLDER.fullmatch(word))
 
 
+def imported_in(requirement: str, name: str) -> bool:
+    """Whether the requirement imports from the module or package ``name`` (``from name import x``,
+    ``import name``) or uses an attribute of it (`` `name.x` ``)."""
+    return re.search(rf"\b(from|import)\s+{re.escape(name)}\b|`{re.escape(name)}\.\w", requirement) is not None
+
+
 def most_arguments(usage: str) -> tuple[int, set[str]] | None:
     """How many positional arguments a usage line takes at most, with the options it writes taking a
     value (``--max-level`` in ``python -m mdtoc PATH [--max-level N]``: 1, {"--max-level"}); None when

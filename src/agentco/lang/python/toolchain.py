@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from agentco.lang import base
 from agentco.lang.base import Dropped, EnvResult, TestPlanLike, TestReport, TestScope
-from agentco.lang.python.entry_points import DESCRIPTION, EntryPoint, entry_points_in, usage_lines
+from agentco.lang.python.entry_points import DESCRIPTION, EntryPoint, entry_points_in, imported_in, usage_lines
 from agentco.lang.python.env import ProjectEnv, default_cache_dir, filter_requirements
 from agentco.lang.python.imports import import_check, programs, public_names
 from agentco.lang.python.paths import is_test_file, module_for, path_problem, shadow_warnings
@@ -57,6 +57,7 @@ class PythonToolchain:
     module_for = staticmethod(module_for)
     is_test_file = staticmethod(is_test_file)
     special_method = staticmethod(special_method)
+    imported_in = staticmethod(imported_in)
     special_methods = staticmethod(special_methods)
 
     def name_warnings(self, named: Iterable[str]) -> list[str]:
