@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,6 +19,7 @@ ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="provider:mo
 OutOpt = Annotated[Path | None, typer.Option("--out", help="where to write the JSON results")]
 Mode = Literal["bare", "loop", "both"]
 DaMode = Literal["interpreter", "bare", "both"]
+SuiteMode = Literal["company", "bare"]
 
 
 def register(app: typer.Typer) -> None:
@@ -39,9 +41,9 @@ def register(app: typer.Typer) -> None:
 
 def _note_start() -> None:
     """Which source a benchmark starts from, before it runs: its result is labelled with that commit."""
-    from agentco.bench import report
+    from agentco.bench.report import note_start
 
-    report.note_start()
+    note_start()
 
 
 def suite(
@@ -55,12 +57,13 @@ def suite(
     ray: Annotated[
         str | None, typer.Option("--ray", help="on Ray: local (a cluster started here), or HOST:PORT")
     ] = None,
+    mode: Annotated[SuiteMode, typer.Option("--mode", help="company, or bare: one call writes the files")] = "company",
     out: OutOpt = None,
 ) -> None:
-    """Run the company on each task (one batch) and score the projects with the tasks' acceptance tests."""
+    """Run the company on each task (one batch); score the projects with the tasks' acceptance tests."""
     _check_out(out)
     name = _model_name(model)
-    report = _suite(tasks_dir, name, task or [], repeat, timeout, workspace, concurrency, ray)
+    report = _suite(tasks_dir, name, task or [], repeat, timeout, workspace, concurrency, ray, mode)
     _finish("suite", report, out, _suite_table, name)
 
 
@@ -322,9 +325,10 @@ def _model_name(model: str | None) -> str:
 
 def _suite(
     tasks_dir: Path | None, model: str, names: list[str], repeat: int, timeout: float, workspace: Path | None,
-    concurrency: int = 1, ray: str | None = None,
+    concurrency: int = 1, ray: str | None = None, mode: SuiteMode = "company",
 ) -> dict[str, Any]:  # fmt: skip
     from agentco.bench.suite import default_tasks_dir, find_tasks, run_suite
+    from agentco.bench.suite_bare import run_bare_suite
     from agentco.cli.common import settings_from_cli
 
     root = tasks_dir.resolve() if tasks_dir else default_tasks_dir()
@@ -339,9 +343,12 @@ def _suite(
             f"{r.llm_calls} calls, {r.wall_s:.1f} s" + (f" ({r.error})" if r.error else "")
         )
 
-    settings = settings_from_cli(model=None if "{task}" in model else model)
-    report = run_suite(settings, tasks, model, workspace, repeat=repeat, timeout=timeout, on_run=progress,
-                       concurrency=concurrency, ray=ray)  # fmt: skip
+    if mode == "bare":
+        report = run_bare_suite(model, tasks, workspace, repeat=repeat, on_run=progress)
+    else:
+        settings = settings_from_cli(model=None if "{task}" in model else model)
+        report = run_suite(settings, tasks, model, workspace, repeat=repeat, timeout=timeout, on_run=progress,
+                           concurrency=concurrency, ray=ray)  # fmt: skip
     return {"tasks_dir": str(root), "workspace": str(workspace), **report}
 
 
@@ -388,8 +395,6 @@ def _finish(key: str, report: dict[str, Any], out: Path | None, show: Any, model
 
 
 def _print(renderable: Any) -> None:
-    import sys
-
     from rich.console import Console
 
     Console(width=None if sys.stdout.isatty() else 160).print(renderable)
