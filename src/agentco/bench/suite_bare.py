@@ -57,6 +57,7 @@ async def write_bare(
     completion = await client.complete(request, who="bare", what=f"project {task.name}")
     files = project_files(completion.text)
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".reply.md").write_text(completion.text, encoding="utf-8")  # what the files came from, to read
     for name, code in files.items():
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
