@@ -538,6 +538,17 @@ def test_the_mend_adds_an_import_after_the_docstring_and_future_imports_only_whe
         assert mend_source("m.py", untouched) == (untouched, [])
 
 
+def test_the_mend_imports_a_type_name_of_typing_that_the_file_uses_and_never_binds():
+    from agentco.lang.python.mend import mend_source
+
+    code = "class Any:\n    pass\n\n\ndef f(x: Optional[Any]) -> Optional[int]:\n    return x\n"
+    mended, notes = mend_source("m.py", code)
+    assert mended == "from typing import Optional\n" + code  # Any is the file's own class
+    assert notes == ["added `from typing import Optional`: the file uses `Optional` but never bound it"]
+    bound = "from typing import Optional as Opt\n\n\ndef f(x: Opt[int], List=list) -> List:\n    return x\n"
+    assert mend_source("m.py", bound) == (bound, [])
+
+
 def test_example_code_a_library_module_ends_with_goes_under_a_main_guard_unless_its_definitions_need_it():
     from agentco.lang.python.mend import mend_source
 

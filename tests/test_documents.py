@@ -69,6 +69,16 @@ def test_a_module_clashing_with_a_package_is_dropped_and_missing_entry_files_are
         "added tool/__main__.py to the design: the requirement uses `python -m tool`",
     ]
     notes.clear()
+    assert mend_files(["tool.py"], [tool, EntryPoint(kind="package", name="tool")], notes) == [
+        "tool/__init__.py",
+        "tool/__main__.py",
+    ]  # the package the requirement names came in: the module of its name goes (mdtoc on 33ed395)
+    assert notes == [
+        "added tool/__init__.py to the design: the requirement uses package tool/",
+        "dropped tool.py from the design: the package tool/ has its import name",
+        "added tool/__main__.py to the design: the requirement uses `python -m tool`",
+    ]
+    notes.clear()
     assert mend_files(["cli.py"], [EntryPoint(kind="module", name="shapes")], notes) == ["cli.py", "shapes.py"]
     assert notes == ["added shapes.py to the design: the requirement uses module shapes"]
 
@@ -282,3 +292,35 @@ def test_a_class_the_design_invents_for_functions_the_requirement_calls_by_name_
                      "listed as the functions of module intervals"]  # fmt: skip
     # a requirement that speaks of a class keeps its classes
     assert toolchain.called_functions("A class `Stack`: `peek()` returns `3`.") == []
+
+
+def test_functions_the_requirement_declares_are_its_functions_and_stray_files_leave_the_design():
+    requirement = (
+        "Write `roman.py` with two functions: `to_roman(n: int) -> str` and `from_roman(s: str) -> int`; "
+        "`len(s)` and `json.dumps(x)` are Python's."
+    )
+    toolchain = PythonToolchain()
+    assert toolchain.called_functions(requirement) == ["to_roman", "from_roman"]
+    assert toolchain.called_functions(requirement.replace("functions", "methods")) == []
+    assert toolchain.called_functions("Write `roman.py` with `to_roman(n: int) -> str`.") == []  # no word of functions
+
+    schema = design_for([EntryPoint(kind="module", name="roman")], toolchain.path_problem)
+    raw = {**ROMAN.design(), "file_list": ["roman.py", "__init__.py", "README.md"]}
+    methods = ["__init__(self, value)", "to_roman(self)", "from_roman(self)"]
+    raw["data_structures"] = [{"file": "roman.py", "name": "Roman", "attributes": ["value"], "methods": methods}]
+    notes = []
+    normalise = design_normaliser(schema, [], notes, toolchain.special_method, toolchain.called_functions(requirement),
+                                  toolchain.stray_file)  # fmt: skip
+    design = JsonOutput(schema, normalise=normalise).parse(json.dumps(raw))
+
+    assert design.file_list == ["roman.py"]
+    [entry] = design.data_structures
+    assert (entry.name, entry.methods, entry.attributes) == ("roman", methods[1:], [])
+    assert notes[:2] == [
+        "dropped __init__.py from the design: the project root is not a package",
+        "dropped README.md from the design: not a Python source file",
+    ]
+    # a list of nothing but strays is left to the schema, which says what is wrong
+    assert design_normaliser(schema, [], [], stray=toolchain.stray_file)({"file_list": ["README.md"]})["file_list"] == [
+        "README.md"
+    ]

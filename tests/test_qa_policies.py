@@ -18,6 +18,7 @@ from agentco.company.policies import (
     narrowed,
     refuse_unchanged,
     rewrite_afresh,
+    what_happened,
 )
 from agentco.company.roles import Engineer
 from agentco.company.schemas import FileTask, SystemDesign
@@ -178,6 +179,24 @@ def test_each_failure_says_what_was_expected_what_happened_and_where():
     assert failure_lines(failures, None, limit=1) == [
         f"tests/test_roman.py::test_four_1; got: AssertionError: assert 'IIII' == 'IV' (at {where})"
     ]
+
+
+def test_a_failure_ending_in_a_traceback_leads_with_its_exception_line():
+    stderr = "".join(f'  File "<frozen runpy>", line {n}, in _run_code\n' for n in range(20))
+    text = (
+        f"AssertionError: Traceback (most recent call last):\n{stderr}"
+        '  File "/p/csvstats/__main__.py", line 3, in <module>\n    from csvstats import read_csv\n'
+        "ImportError: cannot import name 'read_csv' from 'csvstats' (/p/csvstats/__init__.py)\nassert 1 == 0"
+    )
+    got = what_happened(text)
+    assert got.startswith(
+        "ImportError: cannot import name 'read_csv' from 'csvstats' (/p/csvstats/__init__.py) (after "
+    )
+    assert len(got) == 300
+    assert what_happened("E   KeyError: 'a'\nTraceback (most recent call last):\nE   ValueError: bad") == (
+        "ValueError: bad (after E KeyError: 'a' Traceback (most recent call last): E ValueError: bad)"
+    )
+    assert what_happened("AssertionError: assert\n 3 == 4") == "AssertionError: assert 3 == 4"
 
 
 def test_the_failing_line_of_the_code_is_read_from_a_short_traceback():

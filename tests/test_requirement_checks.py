@@ -317,7 +317,7 @@ async def test_a_function_the_requirements_example_calls_but_the_code_wraps_in_a
     outcome = await run_company(idea, CompanyOptions(workspace=tmp_path), LLMClient(model, Meter()))
 
     fix = [r for r in model.requests if r.schema_name == "file calc.py"][1].messages[-1]["content"]
-    assert "the requirement calls `add` as a module-level function (`add(2, 3)`)" in fix
+    assert "the requirement uses `add` as a module-level function (`add(2, 3)`)" in fix
     assert (outcome.project / "calc.py").read_text() == plain
     assert outcome.summary["status"] == "passed" and outcome.summary["tests_from_requirement"] == {
         "passed": 1,

@@ -139,16 +139,19 @@ def design_normaliser(
     notes: list[str],
     special_method: Callable[[str, str], str | None] = lambda entry, owner: None,
     functions: Sequence[str] = (),
+    stray: Callable[[str], str | None] = lambda path: None,
 ) -> Normaliser:
-    """Fit a design to its bounds, mend its file list against the entry points the requirement names,
-    and write a class's methods listed as the expression that calls them (``len(cache)``) as the
-    language's special method (``special_method``: entry, class name → signature, or None)."""
+    """Fit a design to its bounds, drop what is no source file (``stray``: path → why, or None), mend
+    its file list against the entry points the requirement names, write a class's methods listed as
+    the expression that calls them (``len(cache)``) as the language's special method
+    (``special_method``: entry, class name → signature, or None), and list the requirement's
+    ``functions`` that the design made methods as its module's functions."""
 
     def normalise(data: Any) -> Any:
         data = fit(model, data, notes)
         files = data.get("file_list") if isinstance(data, dict) else None
         if isinstance(files, list) and all(isinstance(f, str) for f in files):
-            data["file_list"] = mend_files(files, entry_points, notes)
+            data["file_list"] = mend_files(_without_strays(files, stray, notes), entry_points, notes)
             _follow_moves(data)
         if isinstance(data, dict):
             _special_methods(data, special_method, notes)
@@ -156,6 +159,15 @@ def design_normaliser(
         return data
 
     return normalise
+
+
+def _without_strays(files: list[str], stray: Callable[[str], str | None], notes: list[str]) -> list[str]:
+    """The files that are source files (``stray`` says why one is not); all of them when none would be left."""
+    kept = [f for f in files if not stray(f)]
+    for f in files if kept else []:
+        if f not in kept:
+            notes.append(f"dropped {f} from the design: {stray(f)}")
+    return kept or files
 
 
 def _functions_not_methods(data: dict[str, Any], functions: Sequence[str], notes: list[str]) -> None:
@@ -194,12 +206,20 @@ def _special_methods(data: dict[str, Any], special_method: Callable[[str, str], 
 
 def mend_files(files: list[str], entry_points: Sequence[EntryPoint], notes: list[str]) -> list[str]:
     """Drop repeats and a top-level module that clashes with a package of the same name (the package
-    holds more of the design), then add the files an entry point of the requirement still lacks."""
+    holds more of the design), then add the files an entry point of the requirement still lacks. A
+    package added so makes the module of its name go too, and what that module provided is added
+    again in the package's form (mdtoc on 33ed395: `mdtoc.py` listed, the package `mdtoc/` added,
+    and the design refused three times for the clash)."""
     files = list(dict.fromkeys(f.strip() for f in files))
+    _drop_clashes(files, notes)
+    _add_entry_files(files, entry_points, notes)
+    if _drop_clashes(files, notes):
+        _add_entry_files(files, entry_points, notes)
+    return files
+
+
+def _add_entry_files(files: list[str], entry_points: Sequence[EntryPoint], notes: list[str]) -> None:
     packages = {PurePosixPath(f).parts[0] for f in files if len(PurePosixPath(f).parts) > 1}
-    for clash in [f for f in files if "/" not in f and PurePosixPath(f).stem in packages]:
-        files.remove(clash)
-        notes.append(f"dropped {clash} from the design: the package {PurePosixPath(clash).stem}/ has its import name")
     for entry in entry_points:
         options = entry.files()
         if entry.provided_by(files):
@@ -211,7 +231,16 @@ def mend_files(files: list[str], entry_points: Sequence[EntryPoint], notes: list
         added = [f for f in option if f not in files]
         files += added
         notes.append(f"added {', '.join(added)} to the design: the requirement uses {entry.describe()}")
-    return files
+
+
+def _drop_clashes(files: list[str], notes: list[str]) -> list[str]:
+    """Drop from ``files`` each top-level module named like a package of the list; those dropped."""
+    packages = {PurePosixPath(f).parts[0] for f in files if len(PurePosixPath(f).parts) > 1}
+    dropped = [f for f in files if "/" not in f and PurePosixPath(f).stem in packages]
+    for clash in dropped:
+        files.remove(clash)
+        notes.append(f"dropped {clash} from the design: the package {PurePosixPath(clash).stem}/ has its import name")
+    return dropped
 
 
 def _follow_moves(data: dict[str, Any]) -> None:

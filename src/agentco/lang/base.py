@@ -169,6 +169,11 @@ class LanguageToolchain(Protocol):
         ``named``: the names the requirement gives its own code, which win over the language's naming rules."""
         ...
 
+    def stray_file(self, path: str) -> str | None:
+        """Why ``path``, listed by a design, is no source file of the project at all (Python: another
+        kind of file, the project root's ``__init__.py``), or None; the design drops such a file."""
+        ...
+
     def name_warnings(self, named: Iterable[str]) -> list[str]:
         """What the requirement's own names risk in this language (Python: hiding a standard module), for the notes."""
         ...
@@ -250,6 +255,12 @@ class LanguageToolchain(Protocol):
         """The generated source file ``path`` with what has one right answer repaired (Python: example
         code that would run on import guarded, a standard module it uses but never imports imported),
         and a note for each repair."""
+        ...
+
+    def mend_imports(self, files: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+        """The project's files (path → text) whose imports of the project's own names are mended where
+        there is one right answer (Python: ``from pkg import f`` where only ``pkg.mod`` defines ``f``
+        becomes ``from pkg.mod import f``): the changed files, and a note for each repair."""
         ...
 
     def fallback(self, path: str) -> str | None:

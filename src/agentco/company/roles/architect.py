@@ -36,8 +36,13 @@ class WriteDesign(DocumentStage):
             max_tokens=1000,
             what="system design",
             repair=lambda notes: design_normaliser(
-                schema, entry_points, notes, ws.toolchain.special_method, ws.toolchain.called_functions(ws.requirement)
-            ),
+                schema,
+                entry_points,
+                notes,
+                ws.toolchain.special_method,
+                ws.toolchain.called_functions(ws.requirement),
+                ws.toolchain.stray_file,
+            ),  # fmt: skip
         )
         return self.keep(role, design)
 

@@ -36,6 +36,7 @@ class WriteCode(Stage):
             await gather_first_error(write(task) for task in ready)
             for task in ready:
                 del pending[task.file]
+        role.mend_imports()
         ws.folder.commit("Write the code", role.name)
         ws.stage("code")
         return Message(f"wrote {len(ws.code)} files", sent_from=role.name, cause_by=WRITE_CODE, payload=sorted(ws.code))
@@ -57,6 +58,7 @@ class FixCode(Stage):
             code = await rewrite_afresh(ws, role.draft, task, ws.code.get(path) or None, problems, afresh)
             if code is not None:
                 await role.settle(task, code)
+        role.mend_imports()
         ws.folder.commit(f"Fix {', '.join(request['files'])}: {request['reason']}", role.name)
         files = ", ".join(request["files"])
         return Message(f"fixed {files}", sent_from=role.name, cause_by=FIX_CODE, payload=sorted(request["files"]))
@@ -103,6 +105,17 @@ class Engineer(CompanyRole):
             ws.folder.write(task.file, code)
         ws.code[task.file] = code
         return code
+
+    def mend_imports(self) -> None:
+        """Point the project's own imports at the module that defines what they import, where there
+        is one right answer: mechanical, so no model call (see the toolchain's ``mend_imports``)."""
+        ws = self.workshop
+        changed, notes = ws.toolchain.mend_imports(ws.code)
+        for path, code in changed.items():
+            ws.folder.write(path, code)
+            ws.code[path] = code
+        for note in notes:
+            ws.note(note)
 
     async def review(self, task: FileTask, code: str) -> str:
         """One review; a rewrite only when the verdict field asks for it and names the issues."""

@@ -2,7 +2,7 @@
 
 Example or test code a library module ends with, which would run on every import, goes under a
 main guard. A standard module used as ``sys.exit(1)`` that the file never imports and never binds is imported
-at the top. The 1.5B model left ``import sys`` out of error paths often enough that the lint rewrite
+at the top, and so is a type name of ``typing`` (``Optional``) that it uses and never binds. The 1.5B model left ``import sys`` out of error paths often enough that the lint rewrite
 asking for it came back unchanged (ini2json and kvstore on 841f46e and 41d2aef): the program now
 adds the line itself, and only judgement goes back to the model.
 """
@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import ast
 import sys
+import typing
 from pathlib import PurePosixPath
 
 from agentco.lang.python.lint import is_guard, runs_on_import
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_TYPING = {name for name in typing.__all__ if name[:1].isupper()}
+"""The type names ``typing`` exports (``Optional``, ``List`` ...): the 1.5B model annotated graph.py
+with ``Optional`` and never imported it (the bare baseline on a23c1cd), so the module did not import."""
 
 
 def mend_source(path: str, code: str) -> tuple[str, list[str]]:
@@ -71,14 +75,20 @@ def _import_missing(code: str) -> tuple[str, list[str]]:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and isinstance(node.value.ctx, ast.Load)
     ]
     missing = [name for name in dict.fromkeys(used) if name in sys.stdlib_module_names and name not in bound]
-    if not missing:
+    loaded = [node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)]
+    hints = [name for name in dict.fromkeys(loaded) if name in _TYPING and name not in bound]
+    if not missing and not hints:
         return code, []
     lines = code.splitlines(keepends=True)
     at = _import_line(tree)
     added = "".join(f"import {name}\n" for name in missing)
+    added += f"from typing import {', '.join(hints)}\n" if hints else ""
     head = "".join(lines[:at])
     mended = head + ("\n" if head and not head.endswith("\n") else "") + added + "".join(lines[at:])
-    return mended, [f"added `import {name}`: the file uses `{name}` but never imported it" for name in missing]
+    notes = [f"added `import {name}`: the file uses `{name}` but never imported it" for name in missing]
+    return mended, notes + [
+        f"added `from typing import {name}`: the file uses `{name}` but never bound it" for name in hints
+    ]
 
 
 def _bound_names(tree: ast.Module) -> set[str]:

@@ -35,11 +35,22 @@ def path_problem(path: str, named: Collection[str] = ()) -> str | None:
 
     A top-level module or package may not hide a standard module unless the requirement itself
     names it (``named``: its modules, packages and programs): the user's own name wins."""
-    p = PurePosixPath(path)
-    if p.suffix != ".py":
-        return "list Python source files (.py) only"
+    if stray_file(path):
+        return "list Python source files (.py) only; the project root is not a package"
     if (hidden := hidden_module(path)) and hidden not in named:
         return f"it would hide Python's own {hidden} module; choose another name"
+    return None
+
+
+def stray_file(path: str) -> str | None:
+    """Why a path a design lists is no Python source file of the project at all, or None: a file of
+    another kind, or an ``__init__.py`` at the project root (the 1.5B model's roman design on 33ed395
+    listed one, importing ``from .roman import Roman``), which no name imports."""
+    p = PurePosixPath(path)
+    if p.suffix != ".py":
+        return "not a Python source file"
+    if p.parts in (("__init__.py",), ("src", "__init__.py")):
+        return "the project root is not a package"
     return None
 
 

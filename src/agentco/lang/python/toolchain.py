@@ -157,6 +157,16 @@ class PythonToolchain:
 
         return mend_source(path, code)
 
+    def stray_file(self, path: str) -> str | None:
+        from agentco.lang.python.paths import stray_file
+
+        return stray_file(path)
+
+    def mend_imports(self, files: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+        from agentco.lang.python.project_imports import mend_project_imports
+
+        return mend_project_imports(files)
+
     def fallback(self, path: str) -> str | None:
         """A package's ``__init__.py`` may be empty: the package still imports and runs."""
         return "" if PurePosixPath(path).name == "__init__.py" else None
