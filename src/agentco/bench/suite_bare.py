@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from agentco.bench.suite import Task, TaskRun, run_acceptance, source_lines, summarize
+from agentco.bench.suite import Task, TaskRun, expected_tests, run_acceptance, source_lines, summarize
 from agentco.errors import AgentcoError, ConfigError
 
 _PATH = re.compile(r"^[ \t>*#`-]*(?:FILE|File|file)?:?[ \t*`]*([\w./-]+\.\w+)[ \t*`:]*$", re.M)
@@ -95,7 +95,7 @@ def run_bare_suite(
                 llm_calls=int(usage["llm_calls"]), prompt_tokens=int(usage["prompt_tokens"]),
                 completion_tokens=int(usage["completion_tokens"]), cost_usd=float(usage["cost_usd"]),
                 loc=source_lines(folder, list(files)), own_tests_passed=None, own_tests_failed=None,
-                acceptance_passed=passed, acceptance_total=total or _expected(task), project=str(folder),
+                acceptance_passed=passed, acceptance_total=total or expected_tests(task.acceptance), project=str(folder),
                 error=error or problem,
             )  # fmt: skip
             runs.append(result)
@@ -108,9 +108,3 @@ def run_bare_suite(
         for record in entry["runs"]:
             record["verdict_agrees"] = None
     return {"mode": "bare", **report}
-
-
-def _expected(task: Task) -> int:
-    from agentco.bench.suite import expected_tests
-
-    return expected_tests(task.acceptance)

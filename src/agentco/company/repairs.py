@@ -163,10 +163,10 @@ def design_normaliser(
 
 def _without_strays(files: list[str], stray: Callable[[str], str | None], notes: list[str]) -> list[str]:
     """The files that are source files (``stray`` says why one is not); all of them when none would be left."""
-    kept = [f for f in files if not stray(f)]
-    for f in files if kept else []:
-        if f not in kept:
-            notes.append(f"dropped {f} from the design: {stray(f)}")
+    why = {f: stray(f) for f in files}
+    kept = [f for f in files if not why[f]]
+    if kept:
+        notes += [f"dropped {f} from the design: {why[f]}" for f in files if why[f]]
     return kept or files
 
 

@@ -121,14 +121,15 @@ _SIGNATURE = re.compile(r"`([A-Za-z_]\w*)\(([^`()]*)\)(?:\s*->\s*[^`]+)?`")
 
 def called_functions(requirement: str) -> dict[str, str]:
     """The functions the requirement's examples call by bare name, each with one such call, and,
-    where it speaks of functions (or of what a module defines), those whose signatures it writes (`to_roman(n: int) -> str`);
-    none when it speaks of a class or of methods: then a bare call in its prose (`peek()` returns
-    `3`) may be a method's. The 1.5B model's design for roman (33ed395) put the two functions the
+    where it speaks of functions (or of what a module defines) and not of methods, those whose
+    signatures it writes (`to_roman(n: int) -> str`); none when it speaks of a class: then a bare
+    call in its prose (`peek()` returns `3`) may be a method's. The 1.5B model's design for roman (33ed395) put the two functions the
     requirement declares in a class `Roman`, and no acceptance test could call them."""
-    if re.search(r"\b(class(es)?|methods?)\b", requirement, re.I):
+    if re.search(r"\bclass(es)?\b", requirement, re.I):
         return {}
     calls = {_function(check.code[0]): check.code[0] for check in requirement_checks(requirement, _AnyName())}
-    if re.search(r"\b(functions?|defines)\b", requirement, re.I):
+    speaks_of_functions = re.search(r"\b(functions?|defines)\b", requirement, re.I)
+    if speaks_of_functions and not re.search(r"\bmethods?\b", requirement, re.I):
         for match in _SIGNATURE.finditer(requirement):
             if match[1] in _AnyName():
                 calls.setdefault(match[1], match[0].strip("`"))

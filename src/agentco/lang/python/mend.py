@@ -1,8 +1,9 @@
 """Mechanical repairs of a generated Python file, made before it is linted: only what has one right answer.
 
 Example or test code a library module ends with, which would run on every import, goes under a
-main guard. A standard module used as ``sys.exit(1)`` that the file never imports and never binds is imported
-at the top, and so is a type name of ``typing`` (``Optional``) that it uses and never binds. The 1.5B model left ``import sys`` out of error paths often enough that the lint rewrite
+main guard. A standard module used as ``sys.exit(1)`` that the file never imports and never binds
+is imported at the top, and so is a type name of ``typing`` (``Optional``) that it uses and never
+binds. The 1.5B model left ``import sys`` out of error paths often enough that the lint rewrite
 asking for it came back unchanged (ini2json and kvstore on 841f46e and 41d2aef): the program now
 adds the line itself, and only judgement goes back to the model.
 """

@@ -35,8 +35,8 @@ def path_problem(path: str, named: Collection[str] = ()) -> str | None:
 
     A top-level module or package may not hide a standard module unless the requirement itself
     names it (``named``: its modules, packages and programs): the user's own name wins."""
-    if stray_file(path):
-        return "list Python source files (.py) only; the project root is not a package"
+    if why := stray_file(path):
+        return f"{why}: list the project's Python source files (.py) only"
     if (hidden := hidden_module(path)) and hidden not in named:
         return f"it would hide Python's own {hidden} module; choose another name"
     return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
+from agentco.lang.python.imports import definitions
 from agentco.lang.python.paths import module_for
 
 
@@ -21,17 +22,15 @@ def mend_project_imports(files: Mapping[str, str]) -> tuple[dict[str, str], list
     """The project's files (path → text) whose imports from a project module name something that
     module does not have, but exactly one other module defines: the files rewritten, and a note each."""
     modules = {m: path for path in files if (m := module_for(path))}
-    bound = {m: _top_level_names(files[path]) for m, path in modules.items()}
+    bound = {m: _bound_names(files[path]) for m, path in modules.items()}
     definers: dict[str, list[str]] = {}
-    for module, names in bound.items():
+    for name, module, _ in definitions(files):
         if not module.endswith("__main__"):
-            for name in names["defined"]:
-                definers.setdefault(name, []).append(module)
+            definers.setdefault(name, []).append(module)
     changed: dict[str, str] = {}
     notes: list[str] = []
     for module, path in modules.items():
-        text = files[path]
-        mended, moved = _mend_file(path, module, text, modules, bound, definers)
+        mended, moved = _mend_file(path, module, files[path], modules, bound, definers)
         if moved:
             changed[path] = mended
             notes += [f"{path}: imports `{name}` from `{target}`, which defines it ({was} does not)"
@@ -39,26 +38,24 @@ def mend_project_imports(files: Mapping[str, str]) -> tuple[dict[str, str], list
     return changed, notes
 
 
-def _top_level_names(text: str) -> dict[str, set[str]]:
-    """What a module defines (functions, classes) and binds at all (those, assignments, imports)."""
+def _bound_names(text: str) -> set[str] | None:
+    """The names a module binds at its top level (definitions, assignments, imports); None when that
+    cannot be known (it does not parse, or it imports ``*``)."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return {"defined": set(), "bound": set(), "unknown": {"*"}}
-    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
-    bound = set(defined)
-    star = set()
+        return None
+    bound: set[str] = set()
     for node in tree.body:
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            for alias in node.names:
-                if alias.name == "*":
-                    star.add("*")
-                bound.add((alias.asname or alias.name).split(".")[0])
-        else:
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                    bound.add(sub.id)
-    return {"defined": defined, "bound": bound, "unknown": star}
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            if any(alias.name == "*" for alias in node.names):
+                return None
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        else:  # assignments, also under a top-level if, for, with or try
+            bound.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return bound
 
 
 def _resolve(node: ast.ImportFrom, module: str, path: str) -> str | None:
@@ -72,7 +69,7 @@ def _resolve(node: ast.ImportFrom, module: str, path: str) -> str | None:
 
 
 def _mend_file(path: str, module: str, text: str, modules: Mapping[str, str],
-               bound: Mapping[str, dict[str, set[str]]], definers: Mapping[str, list[str]]) -> tuple[str, list[tuple[str, str, str]]]:  # fmt: skip
+               bound: Mapping[str, set[str] | None], definers: Mapping[str, list[str]]) -> tuple[str, list[tuple[str, str, str]]]:  # fmt: skip
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -84,7 +81,8 @@ def _mend_file(path: str, module: str, text: str, modules: Mapping[str, str],
         if not isinstance(node, ast.ImportFrom) or node.end_lineno is None:
             continue
         target = _resolve(node, module, path)
-        if target is None or target not in bound or bound[target]["unknown"]:
+        has = bound.get(target) if target else None
+        if has is None:
             continue
         first, last = node.lineno - 1, node.end_lineno - 1
         if lines[first][: node.col_offset].strip() or lines[last][node.end_col_offset :].strip():
@@ -93,7 +91,7 @@ def _mend_file(path: str, module: str, text: str, modules: Mapping[str, str],
         for alias in node.names:
             name = alias.name
             elsewhere = [m for m in definers.get(name, []) if m != target and m != module]
-            missing = name not in bound[target]["bound"] and f"{target}.{name}" not in modules
+            missing = name not in has and f"{target}.{name}" not in modules
             if missing and len(elsewhere) == 1:
                 away.append((alias, elsewhere[0]))
             else:
