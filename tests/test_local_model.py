@@ -16,6 +16,7 @@ from agentco.errors import ConfigError, MissingExtraError, PromptTooLong
 from agentco.llm.base import ChatRequest
 from agentco.llm.local import ModelIntegrityError, default_models_dir, get_spec, is_verified, pull, verify
 from agentco.llm.local.assemble import _sha256_of, sidecar_path
+from agentco.llm.repetition import REPETITION
 
 MODEL = "qwen2.5-coder-0.5b"
 WHEELS = Path("/tmp/jobs/m05")  # pre-downloaded part wheels, when this machine has them
@@ -119,6 +120,16 @@ async def test_cancelled_call_frees_the_model(provider) -> None:  # type: ignore
     # The worker thread stops at its next token, so this call is not stuck behind ~1000 tokens.
     completion = await asyncio.wait_for(provider.complete(ask("Say hi.", max_tokens=4)), 10)
     assert completion.text
+
+
+@pytest.mark.local_model
+async def test_a_reply_caught_in_a_loop_is_stopped_long_before_its_cap(provider) -> None:  # type: ignore[no-untyped-def]
+    sentence = "The package directory must sit at the project root, next to the README file."
+    request = ask(f"Continue this text, in the same way, for as long as you can:\n\n{(sentence + ' ') * 12}", 1500)
+    completion = await provider.complete(request)
+    assert completion.finish_reason == REPETITION
+    assert completion.usage.completion_tokens < 400
+    assert completion.text.count(sentence) >= 3
 
 
 @pytest.mark.local_model

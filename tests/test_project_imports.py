@@ -65,5 +65,5 @@ async def test_the_engineer_mends_the_import_without_a_model_call_and_the_projec
 
     assert (outcome.project / "extras" / "cli.py").read_text() == cli.replace("from extras", "from extras.core")
     assert "extras/cli.py: imports `shout` from `extras.core`, which defines it (`extras` does not)" in outcome.notes
-    assert [r.schema_name for r in model.requests].count("file extras/cli.py") == 1  # no fix request
+    assert [r.schema_name for r in model.requests].count("file extras/cli.py") == 0  # in the one reply; never fixed
     assert outcome.summary["status"] == "passed"

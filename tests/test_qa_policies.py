@@ -153,10 +153,28 @@ def test_a_fix_that_passes_fewer_tests_is_undone(ws):
     assert ws.code == {"roman.py": GOOD} and ws.folder.read("roman.py") == GOOD and ws.test_report is first
     assert ws.notes == ["went back to the code that passed 1 tests: the fix passed 0 tests, 1 before"]
     assert git_log(ws.folder.root)[0].startswith("Edward (QA Engineer)|Go back to the code that passed 1 tests")
+    ws.code = {"roman.py": "as good\n"}
     equal = report(TestCase("t::a", "passed"), failed("t::b", "TypeError"))
-    assert best.keep(ws, equal, "qa_engineer") is equal  # as good: the newer code stays
+    assert best.keep(ws, equal, "qa_engineer") is first  # only as good: the code that earned its place stays
+    assert ws.code == {"roman.py": GOOD}
     best.forget()
     assert best.keep(ws, worse, "qa_engineer") is worse  # new tests: the counts start again
+
+
+def test_the_requirements_own_checks_rank_a_fix_before_the_models_checks(ws):
+    best = BestSoFar()
+    ws.code = {"roman.py": GOOD}
+    first = report(TestCase("t::test_req_to_roman_1", "passed"), failed("t::a", "x"), failed("t::b", "x"))
+    assert best.keep(ws, first, "qa_engineer") is first
+    ws.code = {"roman.py": "passes the model's checks\n"}
+    theirs = report(failed("t::test_req_to_roman_1", "x"), TestCase("t::a", "passed"), TestCase("t::b", "passed"))
+    assert best.keep(ws, theirs, "qa_engineer") is first  # more tests, but one fewer of the requirement's
+    assert ws.notes[-1] == (
+        "went back to the code that passed 1 tests: the fix passed 0 of the requirement's own checks, 1 before"
+    )
+    ws.code = {"roman.py": "passes both\n"}
+    both = report(TestCase("t::test_req_to_roman_1", "passed"), TestCase("t::a", "passed"), failed("t::b", "x"))
+    assert best.keep(ws, both, "qa_engineer") is both and ws.code == {"roman.py": "passes both\n"}
 
 
 def test_each_failure_says_what_was_expected_what_happened_and_where():

@@ -148,6 +148,18 @@ async def test_a_truncated_json_reply_gets_the_shorter_answer_request():
     assert "Field required" not in asked  # not the validation errors of a truncated document
 
 
+async def test_a_reply_stopped_in_a_loop_is_asked_to_say_each_thing_once():
+    loop = '{"approved": true, "reasons": ["' + "It stores the items in a JSON file. " * 20
+    model = ScriptedModel([Completion(loop, finish_reason="repetition"), GOOD])
+
+    result = await generate(client(model), ASK, JsonOutput(Verdict), max_tokens=1000)
+
+    assert result.attempts == 2
+    asked = feedback(model, 1)
+    assert "repeating the same passage" in asked and "say each thing once" in asked
+    assert "cut off" not in asked  # it was stopped, not cut at the token limit
+
+
 async def test_a_truncated_json_reply_that_still_validates_is_kept():
     model = ScriptedModel([cut('{"approved": true, "reasons": ["ok", "and one mo')])
 

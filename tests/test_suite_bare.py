@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from agentco.bench.suite import find_tasks
-from agentco.bench.suite_bare import project_files, run_bare_suite
+from agentco.bench.suite_bare import run_bare_suite
 from agentco.errors import ConfigError
 from agentco.llm.client import LLMClient
 from agentco.llm.fake import FunctionModel
+from agentco.llm.files import project_files
 from agentco.llm.meter import Meter
 from agentco.sandbox import is_available
 

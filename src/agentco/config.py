@@ -105,6 +105,9 @@ class Settings(BaseModel):
         None, ge=1, description="engineers writing at once (default: 1 local, 4 hosted)"
     )
     code_review: bool = Field(True, description="the engineer's model reviews each new file it wrote")
+    one_reply_files: int = Field(
+        6, ge=0, description="a project of at most this many files is written in one reply, so that they agree"
+    )
     run_tests: bool = Field(True, description="QA runs the tests it writes (in the sandbox)")
     fix_rounds: int = Field(2, ge=0, description="rounds of fixes QA may ask for")
     sandbox_timeout: float = Field(300, gt=0, description="seconds a project's test run may take in the sandbox")
@@ -295,6 +298,7 @@ output_attempts: 3            # tries to get schema-valid output, with the error
 #   vllm:my-finetune: [0.5, 1.5]
 workspace: workspace
 code_review: true             # the model reviews each file the engineer writes
+one_reply_files: 6            # a project of 2 to 6 files is written in one reply (0: file by file)
 run_tests: true               # QA runs its tests in the sandbox
 fix_rounds: 2                 # rounds of fixes QA may ask for
 sandbox_timeout: 300          # seconds a project's test run may take

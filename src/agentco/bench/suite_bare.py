@@ -6,40 +6,14 @@ figures on the same model can be read against it."""
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from agentco.bench.suite import Task, TaskRun, expected_tests, run_acceptance, source_lines, summarize
 from agentco.errors import AgentcoError, ConfigError
-
-_PATH = re.compile(r"^[ \t>*#`-]*(?:FILE|File|file)?:?[ \t*`]*([\w./-]+\.\w+)[ \t*`:]*$", re.M)
-_FENCE = re.compile(r"^[ \t]*```([^`\n]*)\n(.*?)^[ \t]*```", re.S | re.M)
-_COMMENT_PATH = re.compile(r"\A[ \t]*#[ \t]*(?:FILE:?[ \t]*)?([\w./-]+\.py)[ \t]*\n")
-
-
-def project_files(reply: str) -> dict[str, str]:
-    """The files of a reply: each fenced block under the path written on a line before it (or in its
-    info string, or as its first comment line). A path that would leave the project, or name a hidden
-    file, is not a file of it; a block with no path is left out."""
-    files: dict[str, str] = {}
-    last_end = 0
-    for block in _FENCE.finditer(reply):
-        before = _PATH.findall(reply[last_end : block.start()])
-        info, body = (block.group(1).split() or [""])[-1], block.group(2)
-        first = _COMMENT_PATH.match(body)
-        name = before[-1] if before else info if "." in info else first.group(1) if first else ""
-        last_end = block.end()
-        if name and _inside(name):
-            files[name] = body
-    return files
-
-
-def _inside(name: str) -> bool:
-    path = PurePosixPath(name)
-    return not path.is_absolute() and all(part not in ("", "..") and not part.startswith(".") for part in path.parts)
+from agentco.llm.files import project_files
 
 
 async def write_bare(

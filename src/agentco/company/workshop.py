@@ -20,6 +20,10 @@ class CompanyOptions:
     implement: bool = True
     fix_rounds: int = 2
     max_parallel_files: int = 1
+    one_reply_files: int = 6
+    """A project of 2 to this many files to write (empty ones aside) is written in one reply: the
+    1.5B model writing file by file, shown only the outlines of the files before, redefined their
+    classes and called functions they did not have (ledger on 33ed395)."""
     max_tests: int = 8
     replace_project: Path | None = None
     """The one folder this run may replace: its own project, rebuilt from the store on resume."""

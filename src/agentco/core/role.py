@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, create_model
 from agentco.core.action import Action
 from agentco.core.message import Message
 from agentco.llm.client import LLMClient
-from agentco.llm.structured import JsonOutput, TextOutput, generate
+from agentco.llm.structured import JsonOutput, OutputSpec, TextOutput, generate
 from agentco.templates import render
 
 ReactMode = Literal["by_order", "react", "plan_and_act"]
@@ -114,7 +114,7 @@ class Role:
     async def ask(
         self,
         messages: list[dict[str, str]],
-        output: type[BaseModel] | TextOutput | None = None,
+        output: type[BaseModel] | OutputSpec[Any] | None = None,
         *,
         max_tokens: int | None = None,
         what: str = "",
@@ -123,16 +123,16 @@ class Role:
         reask_repeats: bool = True,
     ) -> Any:
         """Ask the model for a validated result: a pydantic model (its parsed data first mended by
-        ``normalise``, if given), or text passing a TextOutput's check. ``reask_repeats``: see
-        ``generate``."""
+        ``normalise``, if given), or what an output spec parses (text passing a TextOutput's check,
+        several files). ``reask_repeats``: see ``generate``."""
         if self.llm is None:
             raise RuntimeError(f"role {self.name!r} has no model; hire it into a Team or give it llm=")
-        if isinstance(output, TextOutput):
-            spec: Any = output
-        elif output is not None:
+        if output is None:
+            spec: Any = TextOutput(name=what or "text")
+        elif isinstance(output, type):
             spec = JsonOutput(output, repair=self.repair_output, normalise=normalise)
-        else:
-            spec = TextOutput(name=what or "text")
+        else:  # a ready output spec: a TextOutput, several files (FilesOutput)
+            spec = output
         result = await generate(
             self.llm,
             messages,

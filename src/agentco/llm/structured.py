@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from agentco.errors import ModelOutputError
 from agentco.llm.base import ChatRequest, Completion
 from agentco.llm.client import LLMClient
+from agentco.llm.repetition import REPETITION
 from agentco.templates import render
 
 T = TypeVar("T")
@@ -26,6 +27,10 @@ class OutputInvalid(Exception):
 
 class OutputTruncated(OutputInvalid):
     """The reply stopped at the token limit and failed its check: the retry asks for a shorter answer."""
+
+
+class OutputLooped(OutputInvalid):
+    """The reply repeated one passage back to back and was stopped: the retry asks for each thing once."""
 
 
 class OutputSpec(Protocol[T]):
@@ -174,7 +179,10 @@ async def generate(
 
 def _parse(spec: OutputSpec[T], completion: Completion, max_tokens: int) -> T:
     """``spec.parse`` of the reply; one cut off at the token limit is ``OutputTruncated`` instead of
-    its parse errors (a text always is; a JSON reply is kept when it still validates once repaired)."""
+    its parse errors (a text always is; a JSON reply is kept when it still validates once repaired),
+    and one stopped in a loop (see ``agentco.llm.repetition``) is ``OutputLooped``."""
+    if completion.finish_reason == REPETITION:
+        raise OutputLooped("the answer repeated one passage over and over, and was stopped")
     cut = completion.finish_reason == "length"
     try:
         if cut and spec.json_schema is None:
@@ -204,6 +212,7 @@ def _with_feedback(
         name=spec.name,
         structured=spec.json_schema is not None,
         truncated=isinstance(problem, OutputTruncated),
+        looped=isinstance(problem, OutputLooped),
         max_tokens=max_tokens,
         repeated=repeated,
     )

@@ -306,6 +306,7 @@ def company_options(s: Settings, request: RunRequest, provider: str, replaceable
         implement=request.implement,
         fix_rounds=s.fix_rounds,
         max_parallel_files=s.max_parallel_files or (1 if provider in {"local", "fake"} else 4),
+        one_reply_files=s.one_reply_files,
         replace_project=replaceable,
     )
 

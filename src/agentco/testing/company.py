@@ -44,6 +44,8 @@ class ProjectScript:
             return json.dumps({"reason": "the code is wrong", "file_to_fix": candidates[0]})
         if name == "TestPlan":
             return json.dumps(self.tests)
+        if name == "project files":
+            return "".join(f"FILE: {path}\n```python\n{code.rstrip()}\n```\n\n" for path, code in self.files.items())
         if name.startswith("file "):
             path = name.removeprefix("file ")
             if self.fixes.get(path) and _is_rewrite(request):

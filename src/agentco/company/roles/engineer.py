@@ -1,4 +1,5 @@
-"""The engineer writes the code, file by file in dependency order, and fixes what QA sends back."""
+"""The engineer writes the code (a small project in one reply, otherwise file by file in dependency
+order) and fixes what QA sends back."""
 
 from __future__ import annotations
 
@@ -6,13 +7,21 @@ import asyncio
 from pathlib import PurePosixPath
 from typing import Any
 
-from agentco.company.policies import fix_afresh, left_empty, mend_once, refuse_unchanged, rewrite_afresh
+from agentco.company.policies import (
+    SHORT_ATTEMPTS,
+    fix_afresh,
+    left_empty,
+    mend_once,
+    refuse_unchanged,
+    rewrite_afresh,
+)
 from agentco.company.roles.base import CompanyRole, Stage
 from agentco.company.schemas import FileTask, Review
 from agentco.company.stages import FIX_CODE, FIX_REQUEST, WRITE_CODE
 from agentco.core.message import Message
 from agentco.core.team import gather_first_error
 from agentco.errors import ModelOutputError
+from agentco.llm.files import FilesOutput
 from agentco.llm.structured import TextOutput
 
 
@@ -20,10 +29,15 @@ class WriteCode(Stage):
     stage = WRITE_CODE
 
     async def run(self, role: Engineer, news: list[Message], **variables: Any) -> Message:
-        """Write files in waves: each wave holds the files whose dependencies are written."""
+        """Write a small project's files from one reply, so that their names agree; then, in waves,
+        whatever that reply lacked (each wave holds the files whose dependencies are written)."""
         ws = role.workshop
         assert ws.tasks is not None
         pending = {t.file: t for t in ws.tasks.tasks}
+        asked = [t for t in pending.values() if not left_empty(ws, t)]
+        if 1 < len(asked) <= ws.options.one_reply_files:
+            for path in await role.write_together(asked):
+                del pending[path]
         limit = asyncio.Semaphore(ws.options.max_parallel_files)
 
         async def write(task: FileTask) -> None:
@@ -92,6 +106,48 @@ class Engineer(CompanyRole):
             return None
         review = ws.options.code_review and len(code.strip().splitlines()) > 3
         return await self.settle(task, code, review=review)
+
+    async def write_together(self, tasks: list[FileTask]) -> list[str]:
+        """The files of ``tasks`` from one reply, each then mended, linted and reviewed like a file
+        written on its own; returns the paths written. A file the reply lacks or that does not parse
+        is left to be written on its own (with a note), as is every file when no reply has one."""
+        ws = self.workshop
+        assert ws.design is not None
+        wanted = {t.file: t for t in tasks}
+        toolchain = ws.toolchain
+
+        def check(files: dict[str, str]) -> str | None:
+            if any(path in wanted and not toolchain.check_syntax(code) for path, code in files.items()):
+                return None
+            return f"the reply held none of {', '.join(wanted)} as valid code: write each of them under its path"
+
+        messages = self.lang_prompt(
+            "write_project.j2",
+            tasks_to_write=tasks,
+            classes=ws.design.data_structures,
+            modules={t.file: PurePosixPath(t.file).stem for t in tasks},
+            special=toolchain.special_methods(ws.requirement),
+        )
+        budget = min(self.max_tokens, 400 + 600 * len(tasks))  # cut off, it keeps the files it finished
+        try:
+            # a model that repeats a refused reply is stuck: writing file by file is the next step
+            files = await self.ask(messages, FilesOutput(name="project files", check=check), max_tokens=budget,
+                                   what="the project's files", attempts=SHORT_ATTEMPTS, reask_repeats=False)  # fmt: skip
+        except ModelOutputError as exc:
+            ws.note(f"the files were not written in one reply, so each is written on its own: {exc}")
+            return []
+        kept = {path: code for path, code in files.items() if path in wanted and not toolchain.check_syntax(code)}
+        for path, code in kept.items():  # all on disk before any is linted: they import each other
+            code, repairs = toolchain.mend(path, code)
+            ws.folder.write(path, code)
+            kept[path] = code
+            for repair in repairs:
+                ws.note(f"{path}: {repair}")
+        for path, code in kept.items():
+            await self.settle(wanted[path], code, review=ws.options.code_review and len(code.strip().splitlines()) > 3)
+        if missing := [path for path in wanted if path not in kept]:
+            ws.note(f"one reply wrote {len(kept)} of {len(wanted)} files; {', '.join(missing)} written on its own")
+        return list(kept)
 
     async def settle(self, task: FileTask, code: str, review: bool = False) -> str:
         """Keep ``code`` as the file, after one rewrite if the linter finds defects in it, or else

@@ -21,6 +21,7 @@ from agentco.config import LLMSettings
 from agentco.errors import ConfigError, MissingExtraError, PromptTooLong, ProviderError
 from agentco.llm.base import ChatRequest, Completion, ModelRef, TokenSink, Usage
 from agentco.llm.local.store import default_models_dir, resolve
+from agentco.llm.repetition import REPETITION, WINDOW, looping
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ MIN_ROOM = 256
 
 # Qwen2.5's recommended sampling, a sound default for other small instruct models too.
 SAMPLING = {"top_p": 0.8, "top_k": 20, "repeat_penalty": 1.05}
+LOOP_CHECK_EVERY = 16
+"""Tokens between two looks for a reply caught in a loop (a look costs well under a millisecond)."""
 
 
 def _llama_cpp() -> Any:
@@ -272,6 +275,10 @@ class LocalProvider:
                     if stop.is_set():
                         chunks.close()
                         finish_reason = "cancelled"
+                        break
+                    if len(parts) % LOOP_CHECK_EVERY == 0 and looping("".join(parts[-WINDOW:])):
+                        chunks.close()  # it would repeat itself up to the cap: 12 tokens/s wasted
+                        finish_reason = REPETITION
                         break
             except ValueError as exc:
                 if "context window" in str(exc):  # llama.cpp's own check, should ours ever undercount
