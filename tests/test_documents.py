@@ -136,6 +136,41 @@ def test_checks_the_requirement_states_take_their_expected_values_from_its_words
     ]
 
 
+def test_example_inputs_of_a_stated_error_go_to_the_one_function_taking_one_value_of_their_type():
+    from agentco.lang.python.examples import requirement_checks
+
+    requirement = (
+        "Write `codec.py` with `encode(n: int) -> str` and `decode(s: str) -> int`. Both raise `ValueError` "
+        'for input that is not valid (for example "XX", "" or `"x y"`), and `encode` raises `TypeError` '
+        "for a float. Ids are short, such as `7`.\n"
+    )
+    checks = requirement_checks(requirement, {"encode", "decode"})
+    assert [(c.code, c.raises) for c in checks] == [
+        (["decode('XX')"], "ValueError"),
+        (["decode('')"], "ValueError"),
+        (["decode('x y')"], "ValueError"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [
+        # two functions take one string: which one the examples are for needs judgement
+        '`a(s: str)` and `b(t: str)` raise `ValueError` for bad input (for example "x").',
+        # no error is stated for the examples
+        '`a(s: str)` accepts short names, for example "x" or "y".',
+        # the one function the sentence names takes two values
+        '`a(s: str)` and `pair(x: str, y: str)`. `pair` raises `ValueError` for bad input (e.g. "x").',
+        # the types of the examples differ
+        '`a(s: str)` raises `ValueError` for bad input (for example `1` or `"x"`).',
+    ],
+)
+def test_example_inputs_give_no_check_where_their_function_is_not_plain(requirement: str):
+    from agentco.lang.python.examples import requirement_checks
+
+    assert requirement_checks(requirement, {"a", "b", "pair"}) == []
+
+
 async def test_the_requirements_own_checks_join_the_plan_and_the_summary_counts_them(tmp_path):
     from agentco.testing.company import company_model
 
@@ -180,6 +215,50 @@ def test_a_check_broken_by_itself_is_dropped_from_a_group_that_keeps_a_valid_one
     assert statement["code"] == ["to_roman(4)"]  # an assignment's value is what a check compares
     assert notes == ["test plan: dropped 1 of the 2 checks of to_roman, which were not valid",
                      "test plan: stmt checks the value its last line assigned, 'to_roman(4)'"]  # fmt: skip
+
+
+def test_a_check_expecting_an_exception_of_code_that_only_assigns_values_is_refused_and_dropped():
+    from pydantic import ValidationError
+
+    from agentco.lang.python.plan_repair import drop_broken_checks
+    from agentco.lang.python.test_plan import ValueCheck
+
+    inert = {"name": "short", "code": ["s = '1.2'"], "expected": None, "raises": "ValueError"}
+    with pytest.raises(ValidationError, match="only assigns values, which never raise ValueError"):
+        ValueCheck.model_validate(inert)
+    calling = {"name": "calls", "code": ["s = '1.2'", "parse(s)"], "expected": None, "raises": "ValueError"}
+    setting = {"name": "sets", "code": ["v = Version()", "v.major = -1"], "expected": None, "raises": "ValueError"}
+    for check in (calling, setting):
+        ValueCheck.model_validate(check)
+    data = {"value_checks": {"parse": [calling, inert]}, "command_checks": []}
+    assert drop_broken_checks(data, [])["value_checks"] == {"parse": [calling]}
+
+
+def test_a_command_line_written_as_one_string_is_split_into_its_arguments():
+    from agentco.lang.python.plan_repair import drop_broken_checks
+
+    def step(args):
+        return {"args": args, "exit_code": 0, "stdout": "1", "check_stdout": True}
+
+    steps = [
+        step(["python -m ledger --db 'my ledger.db' add 12.5 food"]),
+        step(["python3", "-m", "ledger", "balance"]),
+        step(["python -m ledger", "--db", "l.db", "keys"]),
+        step(["-m", "ledger", "--db", "l.db", "keys"]),  # already right
+        step(["python -m ledger 'unclosed"]),  # a shell could not split it: the model hears of it
+    ]
+    notes = []
+    drop_broken_checks({"value_checks": {}, "command_checks": [{"name": "add", "files": [], "steps": steps}]}, notes)
+    assert [s["args"] for s in steps] == [
+        ["-m", "ledger", "--db", "my ledger.db", "add", "12.5", "food"],
+        ["-m", "ledger", "balance"],
+        ["-m", "ledger", "--db", "l.db", "keys"],
+        ["-m", "ledger", "--db", "l.db", "keys"],
+        ["python -m ledger 'unclosed"],
+    ]
+    assert len(notes) == 3 and notes[1] == "test plan: add: the command 'python3 -m ledger balance' run as " + repr(
+        ["-m", "ledger", "balance"]
+    )
 
 
 async def test_a_plan_with_one_broken_check_is_kept_without_it(tmp_path):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from agentco.company.schemas import PRD, SystemDesign
+from agentco.company.schemas import PRD, SystemDesign, triage_for
 from agentco.lang.python.test_plan import TestPlan
 from agentco.llm.local.provider import GRAMMAR_MAX_LENGTH, grammar_schema
 
@@ -35,6 +35,12 @@ def test_code_fields_keep_a_short_bound_against_runaway_strings():
     check = safe["$defs"]["ValueCheck"]["properties"]
     assert check["expected"]["anyOf"][0] == {"type": "string", "maxLength": 200}
     assert check["code"]["items"]["maxLength"] == 120
+
+
+def test_a_triage_reason_is_bounded_in_the_grammar_so_the_pick_always_comes():
+    safe = grammar_schema(triage_for(["ini2json/cli.py", "tests/test_ini2json.py"]).model_json_schema())
+    assert safe["properties"]["reason"]["maxLength"] <= GRAMMAR_MAX_LENGTH
+    assert safe["required"] == ["reason", "file_to_fix"]
 
 
 def test_nesting_of_the_generated_grammar_stays_bounded():

@@ -209,6 +209,8 @@ def triage_for(files: list[str]) -> type[BaseModel]:
     """Which file to change to make a failing test pass: a source file or the test itself."""
     return create_model(
         "Triage",
-        reason=(str, Field(max_length=1000)),
+        # bounded within the local model's grammar: ini2json's triage on 86d71b7 listed one expectation
+        # after another until the 250-token cap, five times, and the pick fell back each time
+        reason=(str, Field(max_length=200)),
         file_to_fix=(Literal[tuple(files)], ...),
     )

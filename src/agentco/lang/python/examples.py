@@ -46,7 +46,73 @@ def requirement_checks(requirement: str, provided: Collection[str]) -> list[Valu
             code, expected, raises = check
             name = f"{PREFIX}{_function(code)}"[:50].lower()
             found[code] = ValueCheck(name=name, code=[code], expected=expected, raises=raises)
+    for code, error in _invalid_examples(requirement, provided):
+        name = f"{PREFIX}{_function(code)}"[:50].lower()
+        found.setdefault(code, ValueCheck(name=name, code=[code], expected=None, raises=error))
     return list(found.values())[:LIMIT]
+
+
+_EXAMPLES = re.compile(r"\b(?:for example|for instance|e\.g\.|such as)[,:]?\s+", re.IGNORECASE)
+_RAISE = re.compile(r"\braises?\s+`?([A-Za-z_]\w*)`?")
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z`(-])|\n")
+_LITERAL = re.compile(r'`([^`\n]+)`|"([^"\\\n]*)"')
+
+
+def _invalid_examples(requirement: str, provided: Collection[str]) -> list[tuple[str, str]]:
+    """``(call, error)`` for each example input a sentence gives of an error it states: "Both raise
+    `ValueError` for input that is not a valid numeral (for example "IIII" or "")". The inputs go to
+    the one function that takes a single parameter of their type, as the requirement declares it
+    (`from_roman(s: str)`), among those the sentence names before its examples (all, when it names
+    none); with no such function, or several, the sentence gives no check."""
+    declared = _single_parameter_functions(requirement, provided)
+    checks: list[tuple[str, str]] = []
+    for marker in _EXAMPLES.finditer(requirement):
+        start = max((m.end() for m in _SENTENCE_END.finditer(requirement, 0, marker.start())), default=0)
+        closing = requirement.find(")", marker.end())
+        ending = _SENTENCE_END.search(requirement, marker.end())
+        end = min(i for i in (closing, ending.start() if ending else -1, len(requirement)) if i >= 0)
+        clause, listed = requirement[start : marker.start()], requirement[marker.end() : end]
+        errors = [e for e in _RAISE.findall(clause) if e in _ERRORS or e in provided]
+        values = _literals(listed)
+        kinds = {type(v).__name__ for v in values}
+        if not errors or not values or len(kinds) != 1:
+            continue
+        kind = kinds.pop()
+        named = [f for f in declared if re.search(rf"\b{f}\b", clause)] or list(declared)
+        takers = [f for f in named if declared[f] == kind]
+        if len(takers) == 1:
+            calls = [f"{takers[0]}({value!r})" for value in values]
+            checks += [(call, errors[-1]) for call in calls if len(call) <= 120]
+    return checks
+
+
+def _single_parameter_functions(requirement: str, provided: Collection[str]) -> dict[str, str]:
+    """Each function whose signature the requirement writes → the annotated type of its parameter
+    when it takes exactly one ("" otherwise)."""
+    found: dict[str, str] = {}
+    for match in _SIGNATURE.finditer(requirement):
+        params = [p.strip() for p in match[2].split(",") if p.strip()]
+        one = len(params) == 1 and ":" in params[0]
+        if match[1] in provided:
+            found.setdefault(match[1], params[0].split(":", 1)[1].split("=")[0].strip() if one else "")
+    return found
+
+
+def _literals(text: str) -> list[Any]:
+    """The literal values a list of examples writes, in its order: in backticks (`"1.2"`, `0`) or in
+    plain quotes ("IIII")."""
+    values: list[Any] = []
+    for match in _LITERAL.finditer(text):
+        if match[2] is not None:
+            values.append(match[2])
+            continue
+        try:
+            value = ast.literal_eval(match[1].strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            values.append(value)
+    return values
 
 
 def _equality(text: str, provided: Collection[str]) -> tuple[str, Any, str] | None:

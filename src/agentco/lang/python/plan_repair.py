@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shlex
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -20,6 +21,7 @@ from agentco.lang.python.test_plan import CommandCheck, TestPlan, ValueCheck
 def drop_broken_checks(data: Any, notes: list[str]) -> Any:
     """``data`` without the value checks that do not validate on their own, in the groups where some
     do; a group with no valid check is left as it is, so the model hears what is wrong with it."""
+    _split_command_lines(data, notes)
     groups = data.get("value_checks") if isinstance(data, dict) else None
     if not isinstance(groups, dict):
         return data
@@ -39,6 +41,34 @@ def drop_broken_checks(data: Any, notes: list[str]) -> Any:
             notes.append(f"test plan: dropped {len(checks) - len(good)} of the {len(checks)} checks of {name}, "
                          "which were not valid")  # fmt: skip
     return data
+
+
+_PYTHON = ("python", "python3", "py")
+
+
+def _split_command_lines(data: Any, notes: list[str]) -> None:
+    """A step's program written as one command line (``["python -m ledger --db l.db add 12.5 food"]``)
+    is split into its arguments as a shell would split it, and a leading ``python`` (args are what
+    follows it) is dropped: one right answer each (the 1.5B model wrote every step of ledger's plan on
+    86d71b7 so). A line a shell could not split is left for the model to hear about."""
+    checks = data.get("command_checks") if isinstance(data, dict) else None
+    for check in checks if isinstance(checks, list) else []:
+        steps = check.get("steps") if isinstance(check, dict) else None
+        for step in steps if isinstance(steps, list) else []:
+            args = step.get("args") if isinstance(step, dict) else None
+            if not (isinstance(args, list) and args and isinstance(args[0], str)):
+                continue
+            mended = list(args)
+            if len(mended[0].split()) > 1:
+                try:
+                    mended[:1] = shlex.split(mended[0])
+                except ValueError:
+                    continue
+            if len(mended) > 1 and mended[0] in _PYTHON:
+                mended = mended[1:]
+            if mended != args:
+                step["args"] = mended
+                notes.append(f"test plan: {check.get('name')}: the command {' '.join(args)!r} run as {mended!r}")
 
 
 def _escape_control_characters(check: Any, notes: list[str]) -> None:

@@ -84,6 +84,9 @@ class ValueCheck(BaseModel):
                                 "value is checked, e.g. a call or an attribute")  # fmt: skip
         if not problems and any(isinstance(node, ast.Raise) for node in self._nodes()):
             problems.append(f"{self.name}: a check must not raise by itself; call the project code that raises")
+        elif not problems and self.raises.strip() and _only_binds_literals(self.code):
+            problems.append(f"{self.name}: it only assigns values, which never raise {self.raises.strip()}; "
+                            "call the project code that raises it")  # fmt: skip
         if self.raises.strip() in {"None", "null", "none", "NoneType"}:
             problems.append(f'{self.name}: raises "{self.raises}" is not an exception; use "" when it returns a value')
         elif self.raises.strip() and not re.fullmatch(r"[A-Za-z_][\w.]*", self.raises.strip()):
@@ -372,6 +375,23 @@ def _problem(source: str, mode: str, what: str) -> list[str]:
     except ValueError as exc:
         return [str(exc)]
     return []
+
+
+def _only_binds_literals(code: list[str]) -> bool:
+    """``s = '1.2'`` and nothing else: code that cannot raise (semver on 86d71b7 expected ValueError of such checks)."""
+    try:
+        statements = ast.parse("\n".join(code)).body
+    except SyntaxError:
+        return False
+    return bool(statements) and all(isinstance(s, ast.Assign) and _literal(s.value) for s in statements)
+
+
+def _literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return False
+    return True
 
 
 def _report(problems: list[str]) -> None:
