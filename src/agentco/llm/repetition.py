@@ -22,9 +22,17 @@ def looping(text: str) -> bool:
     back, at least three times and over at least ``MIN_SPAN`` characters."""
     text = text[-WINDOW:]
     n = len(text)
-    for period in range(MIN_PERIOD, n // 3 + 1):
+    probe = text[n - MIN_PERIOD :]
+    end = n - 1
+    # only where the last MIN_PERIOD characters occur earlier can the text repeat with that period:
+    # found with str.rfind, a text that does not loop costs one scan instead of a Python loop per period
+    while n >= 3 * MIN_PERIOD and (found := text.rfind(probe, 0, end)) >= 0:
+        end = found + MIN_PERIOD - 1
+        period = n - MIN_PERIOD - found
+        if 3 * period > n:
+            return False
         copies = max(3, -(-MIN_SPAN // period))
-        if copies * period > n:
+        if period < MIN_PERIOD or copies * period > n:
             continue
         tail = text[n - period :]
         if all(text[n - (k + 1) * period : n - k * period] == tail for k in range(1, copies)):

@@ -104,8 +104,11 @@ class Engineer(CompanyRole):
         except ModelOutputError as exc:  # QA reports the missing file and it comes back for a fix
             ws.note(f"{task.file} was not written: {exc}")
             return None
-        review = ws.options.code_review and len(code.strip().splitlines()) > 3
-        return await self.settle(task, code, review=review)
+        return await self.settle(task, code, review=self.wants_review(code))
+
+    def wants_review(self, code: str) -> bool:
+        """The model reviews a new file of more than three lines, when the run asks for reviews."""
+        return self.workshop.options.code_review and len(code.strip().splitlines()) > 3
 
     async def write_together(self, tasks: list[FileTask]) -> list[str]:
         """The files of ``tasks`` from one reply, each then mended, linted and reviewed like a file
@@ -144,7 +147,7 @@ class Engineer(CompanyRole):
             for repair in repairs:
                 ws.note(f"{path}: {repair}")
         for path, code in kept.items():
-            await self.settle(wanted[path], code, review=ws.options.code_review and len(code.strip().splitlines()) > 3)
+            await self.settle(wanted[path], code, review=self.wants_review(code))
         if missing := [path for path in wanted if path not in kept]:
             ws.note(f"one reply wrote {len(kept)} of {len(wanted)} files; {', '.join(missing)} written on its own")
         return list(kept)

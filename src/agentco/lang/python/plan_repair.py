@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agentco.lang.python.examples import PREFIX
-from agentco.lang.python.test_plan import CommandCheck, TestPlan, ValueCheck
+from agentco.lang.python.test_plan import PYTHON_COMMANDS, CommandCheck, TestPlan, ValueCheck
 
 
 def drop_broken_checks(data: Any, notes: list[str]) -> Any:
@@ -43,9 +43,6 @@ def drop_broken_checks(data: Any, notes: list[str]) -> Any:
     return data
 
 
-_PYTHON = ("python", "python3", "py")
-
-
 def _split_command_lines(data: Any, notes: list[str]) -> None:
     """A step's program written as one command line (``["python -m ledger --db l.db add 12.5 food"]``)
     is split into its arguments as a shell would split it, and a leading ``python`` (args are what
@@ -64,7 +61,7 @@ def _split_command_lines(data: Any, notes: list[str]) -> None:
                     mended[:1] = shlex.split(mended[0])
                 except ValueError:
                     continue
-            if len(mended) > 1 and mended[0] in _PYTHON:
+            if len(mended) > 1 and mended[0] in PYTHON_COMMANDS:
                 mended = mended[1:]
             if mended != args:
                 step["args"] = mended

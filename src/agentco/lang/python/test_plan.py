@@ -17,6 +17,8 @@ from pydantic.json_schema import SkipJsonSchema
 from agentco.lang.python.entry_points import required_options
 
 Code = Annotated[str, Field(max_length=120)]
+PYTHON_COMMANDS = frozenset({"python", "python3", "py"})
+"""What a command check's args must not start with: they are what follows ``python``."""
 """A statement, expression or argument: short, which also keeps a small model from running away
 (the bound is in the grammar: the 1.5B model wrote lines like "n = 5000000..." up to the bound)."""
 
@@ -140,7 +142,7 @@ class CommandStep(BaseModel):
     @field_validator("args")
     @classmethod
     def _after_python(cls, args: list[str]) -> list[str]:
-        if args[0] in {"python", "python3", "py"}:
+        if args[0] in PYTHON_COMMANDS:
             raise ValueError(f'args are what follows "python": drop the leading "{args[0]}"')
         return args
 
@@ -381,17 +383,13 @@ def _only_binds_literals(code: list[str]) -> bool:
     """``s = '1.2'`` and nothing else: code that cannot raise (semver on 86d71b7 expected ValueError of such checks)."""
     try:
         statements = ast.parse("\n".join(code)).body
-    except SyntaxError:
+        for statement in statements:
+            if not isinstance(statement, ast.Assign):
+                return False
+            ast.literal_eval(statement.value)  # raises unless the value is a literal
+    except (SyntaxError, ValueError, TypeError, RecursionError):
         return False
-    return bool(statements) and all(isinstance(s, ast.Assign) and _literal(s.value) for s in statements)
-
-
-def _literal(node: ast.expr) -> bool:
-    try:
-        ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, RecursionError):
-        return False
-    return True
+    return bool(statements)
 
 
 def _report(problems: list[str]) -> None:
