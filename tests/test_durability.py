@@ -61,6 +61,9 @@ def start(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # as from a terminal: a shell's background job (`pytest &`) starts with Ctrl-C ignored, and a
+        # child would inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

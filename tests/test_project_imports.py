@@ -67,3 +67,37 @@ async def test_the_engineer_mends_the_import_without_a_model_call_and_the_projec
     assert "extras/cli.py: imports `shout` from `extras.core`, which defines it (`extras` does not)" in outcome.notes
     assert [r.schema_name for r in model.requests].count("file extras/cli.py") == 0  # in the one reply; never fixed
     assert outcome.summary["status"] == "passed"
+
+
+def test_a_name_used_but_never_bound_is_imported_from_the_one_module_that_defines_it():
+    # ledger on 86d71b7: __main__ called parse_args (cli.py's) and cli built an Entry with no import
+    main = '"""Runs it."""\nimport sys\n\n\ndef main():\n    run(parse_args(sys.argv[1:]))\n'
+    cli = "from ledger.storage import add\n\n\ndef parse_args(argv):\n    return Entry(argv)\n\n\ndef run(a):\n    add(a)\n"
+    files = {
+        "ledger/__init__.py": "",
+        "ledger/models.py": "class Entry:\n    pass\n",
+        "ledger/storage.py": "class Entry:\n    pass\n\n\ndef add(entry):\n    return entry\n",
+        "ledger/cli.py": cli,
+        "ledger/__main__.py": main,
+        "ledger/loop.py": "from ledger.cli import run\n\n\ndef again():\n    return helper()\n",
+    }
+    files["ledger/extra.py"] = "def helper():\n    return ghost\n"  # defined nowhere: left to the linter
+
+    changed, notes = mend_project_imports(files)
+
+    assert changed["ledger/__main__.py"] == main.replace(
+        "import sys\n", "import sys\nfrom ledger.cli import run\nfrom ledger.cli import parse_args\n"
+    )
+    # Entry is defined twice; cli already imports from storage, so that is the one right answer
+    assert changed["ledger/cli.py"] == cli.replace("import add\n", "import add\nfrom ledger.storage import Entry\n")
+    assert (
+        "ledger/__main__.py: uses `parse_args` without defining it; imported from `ledger.cli`, which defines it"
+        in notes
+    )
+    assert changed["ledger/loop.py"].startswith("from ledger.cli import run\nfrom ledger.extra import helper\n")
+    assert "ledger/extra.py" not in changed
+
+
+def test_a_missing_name_is_not_imported_from_a_module_that_imports_this_one():
+    files = {"a.py": "import b\n\n\ndef f():\n    return b.g()\n", "b.py": "def g():\n    return f()\n"}
+    assert mend_project_imports(files) == ({}, [])

@@ -215,6 +215,11 @@ def test_a_failure_ending_in_a_traceback_leads_with_its_exception_line():
         "ValueError: bad (after E KeyError: 'a' Traceback (most recent call last): E ValueError: bad)"
     )
     assert what_happened("AssertionError: assert\n 3 == 4") == "AssertionError: assert 3 == 4"
+    # pytest's message cut short: the exception line is read from the full report
+    cut = f"AssertionError: Traceback (most recent call last):\n{stderr[:200]}\n[+7 more lines; full report in element text]"
+    full = "".join(f"E   {line}\n" for line in text.splitlines()) + "\ntests/test_csvstats.py:34: AssertionError"
+    assert what_happened(cut, full=full).startswith("ImportError: cannot import name 'read_csv' from 'csvstats' (")
+    assert what_happened(cut).startswith("AssertionError: Traceback")
 
 
 def test_the_failing_line_of_the_code_is_read_from_a_short_traceback():
@@ -224,6 +229,24 @@ def test_the_failing_line_of_the_code_is_read_from_a_short_traceback():
     )
     assert failed_line(text, ("tests/test_roman.py", "roman.py")) == 'roman.py:14: return {}["".join(out)]'
     assert failed_line(text, ("tests/test_roman.py",)) == ""  # the test's own lines are not the code's
+
+
+def test_the_failing_line_of_a_program_is_read_from_its_own_traceback_in_a_command_check():
+    text = (
+        "E       AssertionError: Traceback (most recent call last):\n"
+        'E           File "/w/cs/csvstats/__main__.py", line 14, in main\n'
+        "E             numeric_values = extract_numeric_values(data, args.column_name)\n"
+        'E           File "/w/cs/csvstats/csvstats.py", line 14, in extract_numeric_values\n'
+        "E             value = float(row[column_name])\n"
+        "E                           ~~~^^^^^^^^^^^^^\n"
+        "E         TypeError: list indices must be integers or slices, not str\n"
+        "E       assert 1 == 0\n\ntests/test_csvstats.py:34: AssertionError"
+    )
+    files = ("tests/test_csvstats.py", "csvstats/__main__.py", "csvstats/csvstats.py")
+    assert failed_line(text, files) == "csvstats/csvstats.py:14: value = float(row[column_name])"
+    assert failed_line(text, files[:2]) == (
+        "csvstats/__main__.py:14: numeric_values = extract_numeric_values(data, args.column_name)"
+    )
 
 
 def test_an_import_of_a_name_from_the_wrong_module_is_told_where_the_name_is(tmp_path):

@@ -149,6 +149,19 @@ def test_a_check_ending_in_an_assignment_checks_its_value_and_a_module_name_is_i
     schema = test_plan.test_plan_for(["intervals"], [], provided={"merge": "intervals"})
     plan = schema.model_validate(data)
     assert imports_for(plan.checks(), {"merge": "intervals"}) == ["import intervals"]
+    # beside a check that calls merge by its own name (intervals on 86d71b7 imported only the name)
+    both = schema.model_validate(
+        {
+            "value_checks": {
+                "merge": [
+                    *data["value_checks"]["merge"],
+                    {"name": "plain", "code": ["merge([(1, 2)])"], "expected": [[1, 2]], "raises": ""},
+                ]
+            },
+            "command_checks": [],
+        }
+    )
+    assert imports_for(both.checks(), {"merge": "intervals"}) == ["import intervals", "from intervals import merge"]
 
 
 def test_a_check_ending_in_a_print_checks_the_printed_value():

@@ -188,7 +188,7 @@ def failure_lines(report: TestReport, plan: TestPlanLike | None, limit: int = 6)
     expected = plan.expectations() if plan is not None else {}
     lines = []
     for failure in report.failures[:limit]:
-        got = what_happened(failure.message or failure.text or failure.outcome)
+        got = what_happened(failure.message or failure.text or failure.outcome, full=failure.text)
         test = failure.name.rsplit("::", 1)[-1]  # the report names tests by path::function
         at = f" (at {failure.where})" if failure.where else ""
         lines.append(f"{expected.get(test, failure.name)}; got: {got}{at}")
@@ -199,14 +199,18 @@ _TRACEBACK = "Traceback (most recent call last)"
 _RAISED = re.compile(r"^(?:E\s+)?([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b.*)$", re.M)
 
 
-def what_happened(text: str, limit: int = 300) -> str:
+def what_happened(text: str, limit: int = 300, full: str = "") -> str:
     """A failure in ``limit`` characters. A traceback's last exception line says what happened, and
     it comes last: cut from the start, csvstats on 33ed395 showed the engineer the traceback's header
-    and ``ImportError: ca``, and the file came back unchanged twice. That line leads, then the rest."""
+    and ``ImportError: ca``, and the file came back unchanged twice. That line leads, then the rest.
+    pytest cuts a long message short (``[+7 more lines; full report in element text]``: csvstats on
+    86d71b7 lost its ``TypeError`` so); then the line is looked for in the ``full`` report."""
     flat = " ".join(text.split())
     if _TRACEBACK not in text:
         return flat[:limit]
     raised = _RAISED.findall(text.split(_TRACEBACK)[-1])
+    if not raised and _TRACEBACK in full:
+        raised = _RAISED.findall(full[full.index(_TRACEBACK) :])
     if not raised:
         return flat[:limit]
     return f"{' '.join(raised[-1].split())} (after {flat})"[:limit]

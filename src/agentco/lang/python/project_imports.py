@@ -7,11 +7,17 @@ model, shown the failure (cut off before the error's own line), returned the fil
 (csvstats on 33ed395). The program rewrites such an import to ``from csvstats.csvstats import
 read_csv``: the name is not in the module the import names, exactly one other module of the project
 defines it at its top level, and nothing else changes.
+
+A name a module uses but binds nowhere (``parse_args()`` in ``ledger/__main__.py``, defined in
+``ledger/cli.py`` alone: ledger on 86d71b7) gets an import from the one module that defines it, or
+from the one such module the file already imports from; a name several modules define otherwise is
+left to the linter and the model.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 from collections.abc import Mapping
 
 from agentco.lang.python.imports import definitions
@@ -35,7 +41,69 @@ def mend_project_imports(files: Mapping[str, str]) -> tuple[dict[str, str], list
             changed[path] = mended
             notes += [f"{path}: imports `{name}` from `{target}`, which defines it ({was} does not)"
                       for name, target, was in moved]  # fmt: skip
+        cyclic = {m for m, p in modules.items() if module in _imported_modules(files[p], m, p)}
+        mended, added = _add_missing(
+            mended, module, {n: [m for m in ms if m not in cyclic] for n, ms in definers.items()}
+        )
+        if added:
+            changed[path] = mended
+            notes += [f"{path}: uses `{name}` without defining it; imported from `{target}`, which defines it"
+                      for name, target in added]  # fmt: skip
     return changed, notes
+
+
+def _add_missing(text: str, module: str, definers: Mapping[str, list[str]]) -> tuple[str, list[tuple[str, str]]]:
+    """``text`` with an import for each name it reads but binds nowhere (not even in a function)
+    that exactly one other project module defines, or exactly one it already imports from."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return text, []
+    bound = set(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__package__"}
+    read: list[str] = []
+    imported_from: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read.append if isinstance(node.ctx, ast.Load) else bound.add)(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg | ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+            bound.add(getattr(node, "arg", None) or getattr(node, "name", None) or "")
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bound.update(node.names)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            if any(alias.name == "*" for alias in node.names):
+                return text, []
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported_from.add(node.module)
+    added: list[tuple[str, str]] = []
+    for name in dict.fromkeys(n for n in read if n not in bound):
+        others = [m for m in dict.fromkeys(definers.get(name, [])) if m != module]
+        if len(others) > 1:
+            others = [m for m in others if m in imported_from]
+        if len(others) == 1:
+            added.append((name, others[0]))
+    if not added:
+        return text, []
+    lines = text.splitlines(keepends=True)
+    at = max((n.end_lineno or n.lineno for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)), default=0)
+    if not at and tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant):
+        at = tree.body[0].end_lineno or 0  # after the docstring
+    new = "".join(f"from {target} import {name}\n" for name, target in added)
+    if at and not lines[at - 1].endswith("\n"):
+        new = "\n" + new
+    return "".join([*lines[:at], new, *lines[at:]]), added
+
+
+def _imported_modules(text: str, module: str, path: str) -> set[str]:
+    """The modules a module's text imports (``from . import x`` resolved); empty when it does not parse."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    found = {alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names}
+    return found | {t for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) if (t := _resolve(n, module, path))}
 
 
 def _bound_names(text: str) -> set[str] | None:

@@ -341,15 +341,16 @@ def imports_for(checks: Sequence[ValueCheck], provided: Mapping[str, str]) -> li
     """The import statements for the names ``checks`` use: the project's from the module that
     defines each (``provided``: name → module), standard and project modules by their own name."""
     wanted: dict[str, list[str]] = {}
+    whole: list[str] = []  # `intervals.merge(...)`: the module itself, also beside `from intervals import ...`
     modules = {module.split(".")[0] for module in provided.values()}
     for check in checks:
         for name in check.undefined_names(_BUILTINS):
             if name in provided:
                 wanted.setdefault(provided[name], []).append(name)
-            elif name in sys.stdlib_module_names or name in modules:  # `intervals.merge(...)`: the module itself
-                wanted.setdefault(name, [])
-    return [f"from {module} import {', '.join(dict.fromkeys(names))}" if names else f"import {module}"
-            for module, names in wanted.items()]  # fmt: skip
+            elif name in sys.stdlib_module_names or name in modules:
+                whole.append(name)
+    return [f"import {module}" for module in dict.fromkeys(whole)] + [
+        f"from {module} import {', '.join(dict.fromkeys(names))}" for module, names in wanted.items()]  # fmt: skip
 
 
 def names_to_check(requirement: str, defined: Collection[str]) -> list[str]:

@@ -92,13 +92,20 @@ def _project_files(text: str, project: Path) -> tuple[str, ...]:
 
 
 def failed_line(text: str, files: Sequence[str]) -> str:
-    """ "path:line: source" of the last frame of a ``--tb=short`` traceback that is in a project source
-    file (a small model shown only the failure's message could not find the line that failed); such a
+    """ "path:line: source" of the last frame of a ``--tb=short`` traceback (or of a program's own
+    traceback quoted in it) that is in a project source file (a small model shown only the failure's message could not find the line that failed); such a
     frame is "path:line: in function" followed by the line's source."""
     sources = {f for f in files if not is_test_file(f)}
     lines = [*text.splitlines(), ""]
     for i in range(len(lines) - 2, -1, -1):
-        frame = re.match(r"([\w./-]+\.py):(\d+): in ", lines[i])
-        if frame and frame[1] in sources:
-            return f"{frame[1]}:{frame[2]}: {lines[i + 1].strip()}".rstrip(": ")
+        frame = re.match(r"([\w./-]+\.py):(\d+): in ", lines[i]) or _PROGRAM_FRAME.match(lines[i])
+        path = frame and next((f for f in sources if frame[1] == f or frame[1].endswith(f"/{f}")), None)
+        if frame and path:
+            source = re.sub(r"^E\s+", "", lines[i + 1].strip())
+            return f"{path}:{frame[2]}: {source}".rstrip(": ")
     return ""
+
+
+# a frame of a program's own traceback, as a command check's failure quotes its stderr (csvstats on
+# 86d71b7 crashed in its module, and the engineer was told only of `__main__.py`)
+_PROGRAM_FRAME = re.compile(r'\s*(?:E\s+)?File "([^"]+\.py)", line (\d+), in ')
