@@ -129,6 +129,7 @@ class TestScope:
     provided: dict[str, str]  # the project's public names, each with the module that defines it
     usage: dict[str, str]  # each program's command line as the requirement writes it
     max_checks: int
+    procedures: frozenset[str] = frozenset()  # the functions and methods whose code returns no value
 
 
 class TestPlanLike(Protocol):

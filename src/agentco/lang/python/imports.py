@@ -53,6 +53,38 @@ def public_names(files: Mapping[str, str]) -> dict[str, str]:
     return {name: module for name, module in names.items() if not name.startswith("_")}
 
 
+def procedures(files: Mapping[str, str]) -> frozenset[str]:
+    """The names of the functions and methods (of top-level classes) whose every definition in the
+    project returns no value: no ``return`` with a value other than ``None`` and no ``yield`` in their
+    own body."""
+    gives: dict[str, bool] = {}
+    for text in files.values():
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        members = [n for c in tree.body if isinstance(c, ast.ClassDef) for n in c.body]
+        for node in [*tree.body, *members]:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                gives[node.name] = gives.get(node.name, False) or _gives_a_value(node)
+    return frozenset(name for name, value in gives.items() if not value)
+
+
+def _gives_a_value(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a function's own body (not a nested function's) returns a value or yields."""
+    todo: list[ast.AST] = list(function.body)
+    while todo:
+        node = todo.pop()
+        returned = node.value if isinstance(node, ast.Return) else None
+        if returned is not None and not (isinstance(returned, ast.Constant) and returned.value is None):
+            return True
+        if isinstance(node, ast.Yield | ast.YieldFrom):
+            return True
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
 def definitions(files: Mapping[str, str]) -> Iterator[tuple[str, str, str]]:
     """(name, module, path) of each function and class the project's modules (path → text) define
     at their top level; files that do not parse are skipped (the syntax check reports them)."""

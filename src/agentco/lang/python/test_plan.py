@@ -340,17 +340,16 @@ _ERRORS = {
 def imports_for(checks: Sequence[ValueCheck], provided: Mapping[str, str]) -> list[str]:
     """The import statements for the names ``checks`` use: the project's from the module that
     defines each (``provided``: name → module), standard and project modules by their own name."""
-    wanted: dict[str, list[str]] = {}
-    whole: list[str] = []  # `intervals.merge(...)`: the module itself, also beside `from intervals import ...`
+    wanted: dict[tuple[str, bool], list[str]] = {}  # (module, whole?) in the order first used
     modules = {module.split(".")[0] for module in provided.values()}
     for check in checks:
         for name in check.undefined_names(_BUILTINS):
             if name in provided:
-                wanted.setdefault(provided[name], []).append(name)
-            elif name in sys.stdlib_module_names or name in modules:
-                whole.append(name)
-    return [f"import {module}" for module in dict.fromkeys(whole)] + [
-        f"from {module} import {', '.join(dict.fromkeys(names))}" for module, names in wanted.items()]  # fmt: skip
+                wanted.setdefault((provided[name], False), []).append(name)
+            elif name in sys.stdlib_module_names or name in modules:  # `intervals.merge(...)`, also beside
+                wanted.setdefault((name, True), [])  # `from intervals import ...`
+    return [f"import {module}" if whole else f"from {module} import {', '.join(dict.fromkeys(names))}"
+            for (module, whole), names in wanted.items()]  # fmt: skip
 
 
 def names_to_check(requirement: str, defined: Collection[str]) -> list[str]:

@@ -15,7 +15,7 @@ from agentco.lang import base
 from agentco.lang.base import Dropped, EnvResult, TestPlanLike, TestReport, TestScope
 from agentco.lang.python.entry_points import DESCRIPTION, EntryPoint, entry_points_in, imported_in, usage_lines
 from agentco.lang.python.env import ProjectEnv, default_cache_dir, filter_requirements
-from agentco.lang.python.imports import import_check, programs, public_names
+from agentco.lang.python.imports import import_check, procedures, programs, public_names
 from agentco.lang.python.paths import is_test_file, module_for, path_problem, shadow_warnings
 from agentco.lang.python.protocols import special_method, special_methods
 from agentco.lang.python.test_plan import names_to_check, test_plan_for
@@ -85,10 +85,12 @@ class PythonToolchain:
             provided=provided,
             usage={name: line for name, line in usage_lines(requirement).items() if name in runnable},
             max_checks=max_checks,
+            procedures=procedures(files),
         )
 
     def test_plan_schema(self, scope: TestScope, previous: TestPlanLike | None = None) -> type[BaseModel]:
-        return test_plan_for(**vars(scope), previous=previous)
+        shape = {field: value for field, value in vars(scope).items() if field != "procedures"}
+        return test_plan_for(**shape, previous=previous)
 
     def render_tests(self, plan: TestPlanLike) -> str:
         return render(self.prompt("test_file.py.j2"), plan=plan)
@@ -97,10 +99,11 @@ class PythonToolchain:
         self, plan: TestPlanLike, requirement: str, scope: TestScope, notes: list[str]
     ) -> TestPlanLike:
         """``plan`` with the checks the requirement states itself as one more group (``examples.py``)
-        and command checks (``stated.py``), its command checks held to the requirement's words, and
-        checks that contradict each other dropped (``plan_repair.py``)."""
+        and command checks (``stated.py``), its checks held to the requirement's words (a value the
+        requirement never says a call returns is a guess), and checks that run none of the project's
+        code or contradict each other dropped (``plan_repair.py``)."""
         from agentco.lang.python import examples, stated
-        from agentco.lang.python.plan_repair import drop_contradictions
+        from agentco.lang.python.plan_repair import drop_contradictions, drop_idle_checks
 
         checks = examples.requirement_checks(requirement, scope.provided)
         groups = {name: group for name, group in plan.value_checks.items() if name != examples.GROUP}
@@ -108,6 +111,9 @@ class PythonToolchain:
         plan.command_checks = [c for c in plan.command_checks if not c.name.startswith(examples.PREFIX)]
         stated.hold_to_requirement(plan, stated.outcomes(requirement), notes)
         stated.hold_to_usage(plan, scope.usage, notes)
+        stated.hold_values_to_requirement(plan, requirement, scope.procedures, notes)
+        modules = {part for module in scope.modules for part in module.split(".")}
+        drop_idle_checks(plan, {*scope.provided, *modules}, notes)
         plan.command_checks = [*stated.requirement_commands(requirement, scope.usage), *plan.command_checks]
         drop_contradictions(plan, notes)
         plan.complete()  # the imports of the names the new checks use
