@@ -33,6 +33,7 @@ def mend_project_imports(files: Mapping[str, str]) -> tuple[dict[str, str], list
     for name, module, _ in definitions(files):
         if not module.endswith("__main__"):
             definers.setdefault(name, []).append(module)
+    imports = {m: _imported_modules(files[path], m, path) for m, path in modules.items()}
     changed: dict[str, str] = {}
     notes: list[str] = []
     for module, path in modules.items():
@@ -41,7 +42,7 @@ def mend_project_imports(files: Mapping[str, str]) -> tuple[dict[str, str], list
             changed[path] = mended
             notes += [f"{path}: imports `{name}` from `{target}`, which defines it ({was} does not)"
                       for name, target, was in moved]  # fmt: skip
-        cyclic = {m for m, p in modules.items() if module in _imported_modules(files[p], m, p)}
+        cyclic = {m for m in modules if module in imports[m]}  # an import from these would be circular
         mended, added = _add_missing(
             mended, module, {n: [m for m in ms if m not in cyclic] for n, ms in definers.items()}
         )

@@ -17,10 +17,10 @@ from pydantic.json_schema import SkipJsonSchema
 from agentco.lang.python.entry_points import required_options
 
 Code = Annotated[str, Field(max_length=120)]
-PYTHON_COMMANDS = frozenset({"python", "python3", "py"})
-"""What a command check's args must not start with: they are what follows ``python``."""
 """A statement, expression or argument: short, which also keeps a small model from running away
 (the bound is in the grammar: the 1.5B model wrote lines like "n = 5000000..." up to the bound)."""
+PYTHON_COMMANDS = frozenset({"python", "python3", "py"})
+"""What a command check's args must not start with: they are what follows ``python``."""
 
 
 _SCALARS = [{"type": "string", "maxLength": 200}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]
